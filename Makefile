@@ -1,0 +1,39 @@
+# phoenix — the two set-up commands are `make demo` and `make test`; both call `make setup`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system python kafka test test-fast bench demo schemas clean
+
+setup: system python kafka
+
+system:
+	bash deploy/setup/system.sh
+
+python: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+kafka:
+	bash deploy/setup/kafka.sh
+
+test: setup
+	$(BIN)/pytest
+
+test-fast: python
+	$(BIN)/pytest -m "not kafka and not postgres and not esorex"
+
+bench: setup
+	$(BIN)/python bench/bus.py
+
+schemas: python
+	$(BIN)/phoenix schema export docs/schemas
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
