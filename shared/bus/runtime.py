@@ -1,0 +1,344 @@
+"""The service runtime: the one way a phoenix service runs its handler over Kafka.
+
+A handler gets a validated event and returns the events it causes. Everything else lives
+here: group membership, manual commits after the outputs are acknowledged, retries with
+capped backoff, dead letters, pausing partitions while the replica is full, handing work
+back on rebalance and shutdown, metrics and log context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+
+from shared import __version__
+from shared.bus import metrics
+from shared.bus.codec import PoisonMessage, decode, encode, headers_for
+from shared.bus.kafka import ensure_topics, make_consumer, make_producer
+from shared.bus.offsets import PartitionOffsets
+from shared.contracts import DeadLetter, Event, dead_letter_topic
+from shared.errors import ConfigError, DataError, NoWork
+from shared.logs import event_context
+from shared.settings import KafkaSettings, RuntimeSettings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, Any], Awaitable[Sequence[Event] | None]]
+"""`async def on_<event>(event, ctx) -> [events]`."""
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """What a handler gets besides the event when the service declares no lifespan of its own."""
+
+    name: str
+    runtime: RuntimeSettings
+
+
+def _default_lifespan(name: str) -> Callable[[RuntimeSettings], AbstractAsyncContextManager[Any]]:
+    @asynccontextmanager
+    async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[ServiceContext]:
+        yield ServiceContext(name, runtime)
+
+    return lifespan
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service: its handlers by input event type, the events it may produce, its resources."""
+
+    name: str
+    handlers: Mapping[type[Event], Handler]
+    produces: tuple[type[Event], ...]
+    lifespan: Callable[[RuntimeSettings], AbstractAsyncContextManager[Any]] | None = None
+    """Builds the handler's context (settings, database, worker pool) for the service's life."""
+
+    def open_context(self, runtime: RuntimeSettings) -> AbstractAsyncContextManager[Any]:
+        return (self.lifespan or _default_lifespan(self.name))(runtime)
+
+
+class _PublishAborted(Exception):
+    """Publishing was given up because the service is stopping; the input stays uncommitted."""
+
+
+@dataclass(eq=False)
+class _Work:
+    task: asyncio.Task[None]
+    partition: TopicPartition
+
+
+@dataclass
+class ServiceRunner:
+    spec: ServiceSpec
+    kafka: KafkaSettings
+    runtime: RuntimeSettings
+    group_id: str | None = None
+    """Consumer group; the service name unless a test isolates itself."""
+
+    _offsets: dict[TopicPartition, PartitionOffsets] = field(default_factory=dict, init=False)
+    _work: set[_Work] = field(default_factory=set, init=False)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _fatal: BaseException | None = field(default=None, init=False)
+    _paused: bool = field(default=False, init=False)
+    _lag_updated_at: float = field(default=0.0, init=False)
+    ready: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.identity = f"{self.spec.name}@{__version__}"
+        self._inputs = {self.kafka.topic(model.topic): (model, h) for model, h in self.spec.handlers.items()}
+        self._output_topics = {model: self.kafka.topic(model.topic) for model in self.spec.produces}
+
+    def request_stop(self) -> None:
+        """Stop fetching; in-flight work gets the grace period, then is handed back."""
+        if not self._stopping.is_set():
+            log.info("%s stopping", self.identity)
+        self._stopping.set()
+
+    async def run(self) -> None:
+        metrics.BUILD_INFO.info({"version": __version__})
+        metrics.CONCURRENCY.labels(self.spec.name).set(self.runtime.concurrency)
+        topics = [model.topic for model in (*self.spec.handlers, *self.spec.produces)]
+        await ensure_topics(self.kafka, sorted(set(topics)), self.runtime.connect_attempts)
+        async with self.spec.open_context(self.runtime) as ctx:
+            self._ctx = ctx
+            self._producer = make_producer(self.kafka, self.identity)
+            self._consumer = make_consumer(self.kafka, "", self.group_id or self.spec.name, self.identity)
+            await self._producer.start()
+            try:
+                self._consumer.subscribe(list(self._inputs), listener=_HandBackOnRevoke(self))
+                await self._consumer.start()
+                self.ready = True
+                log.info("%s consuming %s as group %s", self.identity, ", ".join(self._inputs), self.group_id or self.spec.name)
+                try:
+                    await self._consume()
+                finally:
+                    self.ready = False
+                    await self._drain()
+                    await self._commit()
+                    await self._consumer.stop()
+            finally:
+                await self._producer.stop()
+        log.info("%s stopped", self.identity)
+        if self._fatal is not None:
+            raise self._fatal
+
+    async def _consume(self) -> None:
+        while not self._stopping.is_set():
+            self._apply_backpressure()
+            free = max(self.runtime.concurrency - len(self._work), 1)
+            batch = await self._consumer.getmany(timeout_ms=200, max_records=free)
+            for partition, records in batch.items():
+                for record in records:
+                    self._start(partition, record)
+            await self._commit()
+            await self._update_lag()
+
+    def _start(self, partition: TopicPartition, record: ConsumerRecord) -> None:
+        offsets = self._offsets.setdefault(partition, PartitionOffsets())
+        offsets.started(record.offset)
+        metrics.EVENTS_CONSUMED.labels(self.spec.name, record.topic).inc()
+        work = _Work(asyncio.create_task(self._process(record, offsets)), partition)
+        self._work.add(work)
+        metrics.IN_FLIGHT.labels(self.spec.name).set(len(self._work))
+        work.task.add_done_callback(lambda _: self._finish(work))
+
+    def _finish(self, work: _Work) -> None:
+        self._work.discard(work)
+        metrics.IN_FLIGHT.labels(self.spec.name).set(len(self._work))
+
+    def _apply_backpressure(self) -> None:
+        full = len(self._work) >= self.runtime.concurrency
+        assigned = self._consumer.assignment()
+        if full and assigned:
+            self._consumer.pause(*assigned)
+        elif not full and self._paused:
+            self._consumer.resume(*self._consumer.paused())
+        self._paused = full
+        metrics.PAUSED.labels(self.spec.name).set(int(full))
+
+    async def _process(self, record: ConsumerRecord, offsets: PartitionOffsets) -> None:
+        token = event_context.set(
+            {"service": self.spec.name, "topic": record.topic, "partition": record.partition, "offset": record.offset}
+        )
+        try:
+            outputs = await self._handle(record)
+            await self._publish(outputs)
+            offsets.finished(record.offset)
+        except _PublishAborted:
+            log.warning("stopping before the outputs were acknowledged; the message will be redelivered")
+        except ConfigError as error:
+            log.error("configuration error, stopping the service: %s", error)
+            self._stop_with(error)
+        except Exception as error:
+            log.exception("unexpected failure outside the handler, stopping the service")
+            self._stop_with(error)
+        finally:
+            event_context.reset(token)
+
+    def _stop_with(self, error: BaseException) -> None:
+        self._fatal = self._fatal or error
+        self._stopping.set()
+
+    async def _handle(self, record: ConsumerRecord) -> list[tuple[str, Event]]:
+        model, handler = self._inputs[record.topic]
+        try:
+            event = decode(model, record.value, self.kafka.max_message_bytes)
+        except PoisonMessage as poison:
+            await self._dead_letter(record, poison.error_class, poison.reason, attempts=1)
+            return []
+        event_context.set({**event_context.get(), "correlation_id": str(event.correlation_id), "event_id": str(event.event_id)})
+        started = time.perf_counter()
+        try:
+            outputs = await self._call_with_retries(handler, event, record)
+        finally:
+            metrics.HANDLER_DURATION.labels(self.spec.name, handler.__name__).observe(time.perf_counter() - started)
+        return [self._addressed(output.stamped(self.identity, index)) for index, output in enumerate(outputs)]
+
+    async def _call_with_retries(self, handler: Handler, event: Event, record: ConsumerRecord) -> Sequence[Event]:
+        delay = self.runtime.retry_backoff_seconds
+        for attempt in range(1, self.runtime.retry_attempts + 1):
+            try:
+                return list(await handler(event, self._ctx) or [])
+            except NoWork as skipped:
+                log.info("nothing to do: %s", skipped)
+                metrics.EVENTS_SKIPPED.labels(self.spec.name, record.topic).inc()
+                return []
+            except ConfigError:
+                raise
+            except Exception as error:
+                metrics.EVENTS_FAILED.labels(self.spec.name, record.topic, type(error).__name__).inc()
+                final = isinstance(error, DataError) or attempt == self.runtime.retry_attempts
+                if final:
+                    log.exception("handler %s gave up after %d attempt(s)", handler.__name__, attempt)
+                    await self._dead_letter(record, type(error).__name__, str(error) or repr(error), attempt)
+                    return []
+                log.warning("attempt %d of %d failed (%s: %s); retrying in %.1f s",
+                            attempt, self.runtime.retry_attempts, type(error).__name__, error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.runtime.retry_backoff_max_seconds)
+        raise AssertionError("unreachable: the last attempt returns or dead-letters")
+
+    def _addressed(self, output: Event) -> tuple[str, Event]:
+        topic = self._output_topics.get(type(output))
+        if topic is None:
+            raise ConfigError(f"{self.spec.name} returned a {type(output).__name__}, which it does not declare")
+        return topic, output
+
+    async def _publish(self, outputs: list[tuple[str, Event]]) -> None:
+        for topic, event in outputs:
+            await self._send(topic, encode(event), event.partition_key.encode(), headers_for(event))
+            metrics.EVENTS_PRODUCED.labels(self.spec.name, topic).inc()
+
+    async def _send(self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+        """Send and wait for acks=all, retrying while the broker is away until the service stops."""
+        delay = self.runtime.retry_backoff_seconds
+        while True:
+            try:
+                await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+                return
+            except KafkaError as error:
+                if not error.retriable:
+                    raise
+                if self._stopping.is_set():
+                    raise _PublishAborted from error
+                log.warning("publishing to %s failed (%s); retrying in %.1f s", topic, error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.runtime.retry_backoff_max_seconds)
+
+    async def _dead_letter(self, record: ConsumerRecord, error_class: str, reason: str, attempts: int) -> None:
+        letter = DeadLetter(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key_base64=base64.b64encode(record.key).decode() if record.key is not None else None,
+            value_base64=base64.b64encode(record.value or b"").decode(),
+            headers=[(name, base64.b64encode(value or b"").decode()) for name, value in record.headers],
+            error_class=error_class,
+            reason=reason,
+            attempts=attempts,
+            service=self.identity,
+        )
+        topic = dead_letter_topic(record.topic)
+        await self._send(topic, letter.model_dump_json().encode(), record.key, [("error-class", error_class.encode())])
+        metrics.EVENTS_DEAD_LETTERED.labels(self.spec.name, record.topic, error_class).inc()
+        log.error("dead-lettered to %s: %s: %s", topic, error_class, reason)
+
+    async def _commit(self, partitions: Sequence[TopicPartition] | None = None) -> None:
+        wanted = {
+            partition: offset
+            for partition, tracker in self._offsets.items()
+            if (partitions is None or partition in partitions) and (offset := tracker.committable()) is not None
+        }
+        if not wanted:
+            return
+        try:
+            await self._consumer.commit(wanted)
+        except KafkaError as error:
+            log.warning("commit of %s failed (%s); those messages will be redelivered", wanted, error)
+            return
+        for partition, offset in wanted.items():
+            self._offsets[partition].committed = offset
+
+    async def hand_back(self, revoked: set[TopicPartition]) -> None:
+        """On revocation: let revoked work finish within a bounded wait, commit it, cancel the rest."""
+        leaving = [w.task for w in self._work if w.partition in revoked]
+        if leaving:
+            grace = min(self.runtime.shutdown_grace_seconds, self.kafka.session_timeout_ms / 2000)
+            _, unfinished = await asyncio.wait(leaving, timeout=grace)
+            await _cancel(unfinished)
+        await self._commit(list(revoked))
+        for partition in revoked:
+            self._offsets.pop(partition, None)
+
+    async def _drain(self) -> None:
+        tasks = [w.task for w in self._work]
+        if tasks:
+            log.info("waiting up to %.0f s for %d message(s) in flight", self.runtime.shutdown_grace_seconds, len(tasks))
+            _, unfinished = await asyncio.wait(tasks, timeout=self.runtime.shutdown_grace_seconds)
+            if unfinished:
+                log.warning("handing back %d unfinished message(s) uncommitted", len(unfinished))
+            await _cancel(unfinished)
+
+    async def _update_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._lag_updated_at < 2.0:
+            return
+        self._lag_updated_at = now
+        for partition in self._consumer.assignment():
+            highwater = self._consumer.highwater(partition)
+            if highwater is None:
+                continue
+            try:
+                position = await self._consumer.position(partition)
+            except KafkaError:
+                continue
+            metrics.CONSUMER_LAG.labels(self.spec.name, partition.topic, str(partition.partition)).set(
+                max(highwater - position, 0)
+            )
+
+
+async def _cancel(tasks: set[asyncio.Task[None]] | set[asyncio.Future[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _HandBackOnRevoke(ConsumerRebalanceListener):
+    def __init__(self, runner: ServiceRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._runner.hand_back(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("assigned %s", ", ".join(f"{p.topic}[{p.partition}]" for p in sorted(assigned)) or "nothing")

@@ -1,0 +1,53 @@
+"""`phoenix request INSTRUMENT_MODE NIGHT [--to NIGHT] [--mode ...]`: publish a date request."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import uuid
+from datetime import date
+
+from pydantic import ValidationError
+
+from shared import __version__
+from shared.bus.publish import publish
+from shared.contracts import DateRequested, ProcessingMode
+from shared.errors import ConfigError
+from shared.settings import KafkaSettings, load_settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "request",
+        help="publish a date request to date-requested and print its request id",
+        description="The broker comes from PHOENIX_KAFKA_BOOTSTRAP_SERVERS.",
+    )
+    parser.add_argument("instrument_mode", help="e.g. UVES_ECHELLE")
+    parser.add_argument("night", type=date.fromisoformat, help="observing night YYYY-MM-DD (evening date)")
+    parser.add_argument("--to", dest="night_to", type=date.fromisoformat, default=None, help="last night of a range")
+    parser.add_argument("--mode", type=ProcessingMode, choices=list(ProcessingMode), default=ProcessingMode.IDP)
+    parser.add_argument("--campaign", dest="campaign_id", default=None, help="campaign id")
+    parser.add_argument("--priority", type=int, default=5, help="0 (lowest) to 9 (highest)")
+    parser.add_argument("--reprocess", action="store_true", help="process again what was already ingested")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    kafka = load_settings(KafkaSettings)
+    try:
+        request = DateRequested(
+            correlation_id=uuid.uuid4(),
+            produced_by=f"phoenix-cli@{__version__}",
+            instrument_mode=args.instrument_mode,
+            night=args.night,
+            night_to=args.night_to,
+            mode=args.mode,
+            campaign_id=args.campaign_id,
+            priority=args.priority,
+            reprocess=args.reprocess,
+        )
+    except ValidationError as error:
+        raise ConfigError(f"invalid request: {error.errors()[0]['msg']}") from None
+    asyncio.run(publish(kafka, [request]))
+    print(request.request_id)
+    return 0

@@ -1,0 +1,127 @@
+"""Talking to a real broker from tests: raw publishing, reading topics, committed offsets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from shared.bus.kafka import DLQ_MAX_MESSAGE_BYTES, ensure_topics
+from shared.contracts import DateRequested
+from shared.settings import KafkaSettings, RuntimeSettings
+
+
+@dataclass(frozen=True)
+class Broker:
+    """A running broker the tests use: the embedded Tansu broker or Apache Kafka."""
+
+    kind: str
+    bootstrap_servers: str
+
+    def settings(self, prefix: str | None = None, partitions: int = 3) -> KafkaSettings:
+        embedded = self.kind == "embedded"
+        return KafkaSettings(
+            bootstrap_servers=self.bootstrap_servers,
+            idempotence=not embedded,
+            topic_prefix=prefix if prefix is not None else f"t{uuid.uuid4().hex[:10]}.",
+            partitions=partitions,
+            # The embedded broker joins a group in about half the session timeout; Apache
+            # Kafka refuses session timeouts under group.min.session.timeout.ms (6 s by default).
+            session_timeout_ms=2000 if embedded else 6000,
+            heartbeat_interval_ms=500 if embedded else 1000,
+        )
+
+
+def env_for(settings: KafkaSettings, **extra: str) -> dict[str, str]:
+    """Environment for a `phoenix service` process using these settings."""
+    env = {
+        "PHOENIX_KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "PHOENIX_KAFKA_IDEMPOTENCE": str(settings.idempotence).lower(),
+        "PHOENIX_KAFKA_TOPIC_PREFIX": settings.topic_prefix,
+        "PHOENIX_KAFKA_PARTITIONS": str(settings.partitions),
+        "PHOENIX_KAFKA_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+        "PHOENIX_KAFKA_HEARTBEAT_INTERVAL_MS": str(settings.heartbeat_interval_ms),
+    }
+    return {**env, **extra}
+
+
+def fast_runtime(**overrides: object) -> RuntimeSettings:
+    defaults: dict[str, object] = {
+        "retry_backoff_seconds": 0.05, "retry_backoff_max_seconds": 0.2, "shutdown_grace_seconds": 5, "concurrency": 4,
+    }
+    return RuntimeSettings(**{**defaults, **overrides})
+
+
+def request(night: str = "2015-02-23", **fields: object) -> DateRequested:
+    return DateRequested(
+        correlation_id=uuid.uuid4(), instrument_mode="UVES_ECHELLE", night=date.fromisoformat(night), **fields
+    )
+
+
+async def send_raw(settings: KafkaSettings, topic: str, values: list[bytes], key: bytes | None = None) -> None:
+    await ensure_topics(settings, [topic])
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", max_request_size=DLQ_MAX_MESSAGE_BYTES
+    )
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(settings.topic(topic), value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def read_topic(
+    settings: KafkaSettings, topic: str, expected: int, timeout_seconds: float = 30.0, settle_seconds: float = 0.0
+) -> list[dict]:
+    """JSON documents on `topic` (full name after the prefix): at least `expected`, waiting up to the timeout.
+
+    With `settle_seconds`, keeps reading that long after reaching `expected`, so duplicates show up.
+    """
+    consumer = AIOKafkaConsumer(
+        settings.topic(topic), bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest",
+        enable_auto_commit=False, group_id=None, fetch_max_bytes=DLQ_MAX_MESSAGE_BYTES,
+        max_partition_fetch_bytes=DLQ_MAX_MESSAGE_BYTES,
+    )
+    await consumer.start()
+    documents: list[dict] = []
+    deadline = time.monotonic() + timeout_seconds
+    settled_at: float | None = None
+    try:
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            documents += [json.loads(r.value) for records in batch.values() for r in records]
+            if len(documents) >= expected:
+                settled_at = settled_at or time.monotonic()
+                if time.monotonic() - settled_at >= settle_seconds:
+                    break
+    finally:
+        await consumer.stop()
+    return documents
+
+
+async def committed_offsets(settings: KafkaSettings, topic: str, group: str) -> dict[int, int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(settings.topic(topic)) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - metadata of a topic we do not consume
+            partitions = consumer.partitions_for_topic(settings.topic(topic)) or set()
+        return {p: await consumer.committed(TopicPartition(settings.topic(topic), p)) for p in sorted(partitions)}
+    finally:
+        await consumer.stop()
+
+
+async def wait_until(condition, timeout_seconds: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout_seconds:.0f} s waiting for {what}")
