@@ -443,23 +443,23 @@ class _Parser:
             self._expect(")")
             return condition
         left = self._operand()
-        if self._accept("like"):
-            pattern = self._expect_kind("string", "a quoted pattern after 'like'").text[1:-1]
-            return Like(self._keyword_operand(left), pattern)
-        if self._accept("is"):
+        if self._at("like"):
+            keyword = self._keyword_before(left, self._next())
+            return Like(keyword, self._expect_kind("string", "a quoted pattern after 'like'").text[1:-1])
+        if self._at("is"):
+            keyword = self._keyword_before(left, self._next())
             self._expect("string")
-            return IsString(self._keyword_operand(left))
+            return IsString(keyword)
         token = self._peek()
         if token.kind != "symbol" or token.text not in ("==", "!=", "<", ">", "<=", ">="):
             raise self._error("a comparison ('==', '!=', '<', '>', '<=', '>=', 'like', 'is string')")
         self._next()
         return Comparison(left, token.text, self._operand())  # type: ignore[arg-type]
 
-    def _keyword_operand(self, operand: Operand) -> Keyword:
+    def _keyword_before(self, operand: Operand, operator: Token) -> Keyword:
         if not isinstance(operand, Keyword):
-            token = self._tokens[self._position - 1]
             raise ConfigError(
-                f"{self._source}:{token.line}:{token.column}: '{token.text}' needs a keyword on its left"
+                f"{self._source}:{operator.line}:{operator.column}: '{operator.text}' needs a keyword on its left"
             )
         return operand
 
