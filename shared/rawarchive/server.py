@@ -162,10 +162,11 @@ async def _receive_body(request: Request, destination: Path, max_bytes: int) -> 
     return digest.hexdigest()
 
 
-def _bearer_token_check(token: SecretStr | None):
-    scheme = HTTPBearer(auto_error=False, description="PHOENIX_ARCHIVE_TOKEN, when the server has one")
+_BEARER = HTTPBearer(auto_error=False, description="PHOENIX_ARCHIVE_TOKEN, when the server has one")
 
-    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(scheme)]) -> None:
+
+def _bearer_token_check(token: SecretStr | None):
+    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]) -> None:
         if token is None:
             return
         expected = token.get_secret_value().encode()

@@ -218,7 +218,7 @@ def load_night_index(night_dir: Path) -> NightIndex:
         return NightIndex.model_validate_json(index_path.read_bytes())
     except FileNotFoundError:
         return NightIndex()
-    except ValueError as error:  # a stale format or a torn file: rebuild it
+    except (OSError, ValueError) as error:  # a stale format or a torn file: rebuild it
         log.warning("ignoring unreadable index %s: %s", index_path, error)
         return NightIndex()
 
