@@ -39,6 +39,9 @@ class KafkaSettings(BaseSettings):
     session_timeout_ms: int = Field(default=10_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     max_poll_interval_ms: int = Field(default=300_000, ge=1000)
+    fetch_max_wait_ms: int = Field(
+        default=100, ge=0, description="Longest a fetch waits on the broker for new messages."
+    )
     max_message_bytes: int = Field(
         default=1_048_576, ge=1024, description="Larger input messages are dead-lettered unread."
     )

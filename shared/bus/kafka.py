@@ -32,7 +32,7 @@ def make_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=settings.idempotence,
         max_request_size=DLQ_MAX_MESSAGE_BYTES + 65_536,
-        linger_ms=0,
+        linger_ms=5,
     )
 
 
@@ -46,6 +46,7 @@ def make_consumer(settings: KafkaSettings, topic: str, group_id: str, client_id:
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
         max_poll_interval_ms=settings.max_poll_interval_ms,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         fetch_max_bytes=DLQ_MAX_MESSAGE_BYTES,
         max_partition_fetch_bytes=TOPIC_MAX_MESSAGE_BYTES,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from shared.bus.codec import encode, headers_for
@@ -16,9 +17,12 @@ async def publish(settings: KafkaSettings, events: Sequence[Event], connect_atte
     producer = make_producer(settings, "phoenix-cli")
     await producer.start()
     try:
-        for event in events:
-            await producer.send_and_wait(
+        deliveries = [
+            await producer.send(
                 settings.topic(event.topic), encode(event), key=event.partition_key.encode(), headers=headers_for(event)
             )
+            for event in events
+        ]
+        await asyncio.gather(*deliveries)
     finally:
         await producer.stop()

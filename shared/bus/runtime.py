@@ -88,6 +88,7 @@ class ServiceRunner:
     _offsets: dict[TopicPartition, PartitionOffsets] = field(default_factory=dict, init=False)
     _work: set[_Work] = field(default_factory=set, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _slot_freed: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _fatal: BaseException | None = field(default=None, init=False)
     _paused: bool = field(default=False, init=False)
     _lag_updated_at: float = field(default=0.0, init=False)
@@ -134,9 +135,12 @@ class ServiceRunner:
 
     async def _consume(self) -> None:
         while not self._stopping.is_set():
-            self._apply_backpressure()
+            full = self._apply_backpressure()
+            if full:
+                await self._until_a_slot_frees(timeout_seconds=0.2)
             free = max(self.runtime.concurrency - len(self._work), 1)
-            batch = await self._consumer.getmany(timeout_ms=200, max_records=free)
+            # Polling while paused returns nothing but keeps the replica in its group.
+            batch = await self._consumer.getmany(timeout_ms=0 if full else 200, max_records=free)
             for partition, records in batch.items():
                 for record in records:
                     self._start(partition, record)
@@ -154,9 +158,18 @@ class ServiceRunner:
 
     def _finish(self, work: _Work) -> None:
         self._work.discard(work)
+        self._slot_freed.set()
         metrics.IN_FLIGHT.labels(self.spec.name).set(len(self._work))
 
-    def _apply_backpressure(self) -> None:
+    async def _until_a_slot_frees(self, timeout_seconds: float) -> None:
+        self._slot_freed.clear()
+        try:
+            await asyncio.wait_for(self._slot_freed.wait(), timeout_seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    def _apply_backpressure(self) -> bool:
+        """Pause every assigned partition while the replica is full; True when full."""
         full = len(self._work) >= self.runtime.concurrency
         assigned = self._consumer.assignment()
         if full and assigned:
@@ -165,6 +178,7 @@ class ServiceRunner:
             self._consumer.resume(*self._consumer.paused())
         self._paused = full
         metrics.PAUSED.labels(self.spec.name).set(int(full))
+        return full
 
     async def _process(self, record: ConsumerRecord, offsets: PartitionOffsets) -> None:
         token = event_context.set(

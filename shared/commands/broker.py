@@ -18,9 +18,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     broker = EmbeddedBroker(args.port).start()
-    signal.signal(signal.SIGTERM, lambda *_: broker.stop())
+    signal.signal(signal.SIGTERM, _exit_quietly)
     print(f"bootstrap={broker.bootstrap_servers}", flush=True)
     try:
         return broker.wait()
     finally:
         broker.stop()
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    # Raising here interrupts wait(); stopping the broker from inside the handler would
+    # deadlock on the lock the interrupted wait() holds.
+    raise SystemExit(0)

@@ -1,0 +1,66 @@
+"""The command-line contract of the backbone, run as real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from shared.bus.embedded import free_port
+from tests.support.bus import Broker, read_topic
+from tests.support.processes import PHOENIX
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
+
+
+def phoenix(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PHOENIX, *args], env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+
+
+async def test_broker_command_prints_its_bootstrap_and_serves(tmp_path) -> None:
+    port = free_port()
+    process = subprocess.Popen([PHOENIX, "broker", "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == f"bootstrap=127.0.0.1:{port}"
+        broker = Broker("embedded", f"127.0.0.1:{port}")
+        kafka = broker.settings()
+        env = {
+            "PHOENIX_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "PHOENIX_KAFKA_IDEMPOTENCE": "false",
+            "PHOENIX_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+        }
+        published = phoenix("request", "UVES_ECHELLE", "2015-02-23", "--mode", "MCALIB", env=env)
+        assert published.returncode == 0, published.stderr
+        requests = await read_topic(kafka, "date-requested", expected=1)
+        assert requests[0]["correlation_id"] == published.stdout.strip()
+        assert requests[0]["mode"] == "MCALIB"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_service_without_a_broker_setting_names_the_variable() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")}
+    result = subprocess.run([PHOENIX, "service", "fetcher"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "PHOENIX_KAFKA_BOOTSTRAP_SERVERS" in result.stderr
+
+
+def test_unknown_service_is_refused() -> None:
+    result = phoenix("service", "nope", env={"PHOENIX_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
+    assert result.returncode == 2
+    assert "unknown service 'nope'" in result.stderr and "fetcher" in result.stderr
+
+
+def test_unreachable_broker_gives_up_after_bounded_attempts() -> None:
+    env = {"PHOENIX_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}", "PHOENIX_CONNECT_ATTEMPTS": "2"}
+    result = phoenix("service", "qc", env=env)
+    assert result.returncode == 1
+    assert "attempt 1 of 2" in result.stderr and "cannot reach Kafka" in result.stderr
+
+
+def test_an_invalid_request_is_refused_before_publishing() -> None:
+    result = phoenix("request", "uves", "2015-02-23", env={"PHOENIX_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
+    assert result.returncode == 2
+    assert "invalid request" in result.stderr
