@@ -1,0 +1,62 @@
+"""`--archive URL_OR_DIR`: a folder is served in-process; `phoenix archive serve` from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.errors import ConfigError
+from shared.rawarchive.client import open_archive
+from shared.rawarchive.settings import ArchiveClientSettings
+from tests.integration.rawarchive.conftest import BIAS, NIGHT
+
+STARTUP_SECONDS = 30.0
+
+
+async def test_a_folder_is_served_in_process(archive_root: Path, tmp_path: Path) -> None:
+    async with open_archive(ArchiveClientSettings(url=str(archive_root))) as client:
+        assert client.base_url.startswith("http://127.0.0.1:")
+        listing = await client.list_raw("UVES", NIGHT)
+        await client.download(next(info for info in listing if info.arcfile == BIAS), tmp_path / "got.fits")
+        url = client.base_url
+
+    assert len(listing) == 5 and (tmp_path / "got.fits").is_file()
+    with pytest.raises(httpx.ConnectError):  # stopped with the context
+        async with httpx.AsyncClient() as http:
+            await http.get(f"{url}/healthz")
+
+
+async def test_a_url_is_used_as_it_is(archive_url: str) -> None:
+    async with open_archive(ArchiveClientSettings(url=archive_url)) as client:
+        assert client.base_url == archive_url
+        assert len(await client.list_raw("UVES", NIGHT)) == 5
+
+
+async def test_neither_url_nor_folder_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        async with open_archive(ArchiveClientSettings(url=str(tmp_path / "missing"))):
+            pass
+
+
+async def test_phoenix_archive_serve_announces_its_url(archive_root: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shared.cli", "archive", "serve", "--root", str(archive_root),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), STARTUP_SECONDS)).decode().strip()
+        assert line.startswith("archive=http://127.0.0.1:")
+        async with httpx.AsyncClient(base_url=line.removeprefix("archive=")) as http:
+            listing = (await http.get("/api/raw", params={"instrument": "UVES", "night": NIGHT})).json()
+        assert BIAS in {entry["arcfile"] for entry in listing}
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), STARTUP_SECONDS) == 130
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
