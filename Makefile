@@ -32,6 +32,9 @@ test-fast: python
 bench: setup
 	$(BIN)/python bench/bus.py
 
+demo: setup
+	$(BIN)/phoenix run UVES_ECHELLE 2015-02-23 --to 2015-02-25 --mode COMPLETE
+
 schemas: python
 	$(BIN)/phoenix schema export docs/schemas
 
