@@ -1,0 +1,175 @@
+"""Simulate a UVES night: plan it, render every exposure, write raw files (and science truth) atomically."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.errors import ConfigError
+from shared.simulator import render
+from shared.simulator.detector import rotated_shape
+from shared.simulator.frames import no_light, raw_file
+from shared.simulator.headers import SLIT, Exposure, FrameKind
+from shared.simulator.model import SpectralFormat, spectral_format
+from shared.simulator.plan import NightPlan, PlannedExposure, schedule
+from shared.simulator.spectra import STARS, AbsorptionLines, Star, absorption_lines
+from shared.simulator.thar import thar_lines
+from shared.simulator.truth import expected_snr
+
+log = logging.getLogger(__name__)
+
+INSTRUMENT = "UVES"
+FWHM_PER_SIGMA = 2.3548200450309493
+
+
+class NightResult(BaseModel):
+    """What was written: the folder and the raw file names in time order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    folder: Path
+    raw_files: list[str] = Field(description="ARCFILE names written, in time order")
+    truth_files: list[str] = Field(description="truth JSON names written beside the science frames")
+
+
+def archive_night_folder(root: Path, plan: NightPlan) -> Path:
+    """Where a night lives in the raw archive: ROOT/raw/UVES/<night>/."""
+    return root / "raw" / INSTRUMENT / plan.night.isoformat()
+
+
+def simulate_night(plan: NightPlan, out: Path) -> NightResult:
+    """Render the night into `out`; on any failure nothing is left in `out`."""
+    planned = schedule(plan)
+    formats = {setting: spectral_format(setting) for setting in plan.settings}
+    raw_names: list[str] = []
+    truth_names: list[str] = []
+    with _staging_folder(out) as staging:
+        for index, item in enumerate(planned):
+            rng = np.random.default_rng([plan.seed, 2, index])
+            exposure = item.exposure
+            electrons, truth = _render(item, formats[exposure.setting], plan.seed)
+            raw_file(exposure, electrons, rng).writeto(staging / exposure.arcfile)
+            raw_names.append(exposure.arcfile)
+            if truth is not None:
+                truth_name = exposure.arcfile.removesuffix(".fits") + ".truth.json"
+                (staging / truth_name).write_text(json.dumps(truth, indent=2) + "\n")
+                truth_names.append(truth_name)
+        _publish(staging, out)
+    log.info("simulated %d raw frames of night %s into %s", len(raw_names), plan.night, out)
+    return NightResult(folder=out, raw_files=raw_names, truth_files=truth_names)
+
+
+def _render(item: PlannedExposure, fmt: SpectralFormat, seed: int) -> tuple[dict[str, np.ndarray], dict | None]:
+    exposure = item.exposure
+    chips = exposure.setting.chips
+    shapes = {chip.name: rotated_shape(chip, exposure.setting) for chip in chips}
+    if exposure.kind is FrameKind.BIAS:
+        return no_light(exposure), None
+    if exposure.kind is FrameKind.FORMAT_CHECK:
+        return {c.name: render.format_check_image(fmt, c.name, shapes[c.name], thar_lines()) for c in chips}, None
+    if exposure.kind is FrameKind.WAVE:
+        return {c.name: render.arc_image(fmt, c.name, shapes[c.name], thar_lines()) for c in chips}, None
+    if exposure.kind is FrameKind.ORDER_DEFINITION:
+        return {c.name: render.order_definition_image(fmt, c.name, shapes[c.name]) for c in chips}, None
+    if exposure.kind is FrameKind.FLAT:
+        return {c.name: render.flat_image(fmt, c.name, shapes[c.name]) for c in chips}, None
+    star = item.star
+    assert star is not None, "a science exposure always has a star"
+    lines = star_lines(star, seed)
+    scaled = _scaled_star(star, exposure)
+    sigma = _seeing_sigma_px(exposure, fmt)
+    electrons = {c.name: render.science_image(fmt, c.name, shapes[c.name], scaled, lines, sigma[c.name]) for c in chips}
+    snr = {c.name.lower(): expected_snr(fmt, c, exposure, scaled, lines, sigma[c.name]) for c in chips}
+    return electrons, _truth(exposure, star, lines, snr)
+
+
+def star_lines(star: Star, seed: int) -> AbsorptionLines:
+    """The absorption lines given to a star: fixed for a star and seed, the same in every exposure."""
+    index = next(i for i, known in enumerate(STARS) if known.name == star.name)
+    return absorption_lines(np.random.default_rng([seed, 3, index]))
+
+
+def _scaled_star(star: Star, exposure: Exposure) -> Star:
+    """The star's detected flux for this exposure time (catalogue level is per 1200 s at airmass 1)."""
+    extinction = 10 ** (-0.4 * 0.12 * (exposure.airmass - 1.0))
+    factor = exposure.exptime_s / 1200.0 * extinction
+    return star.model_copy(update={"electrons_per_angstrom": star.electrons_per_angstrom * factor})
+
+
+def _seeing_sigma_px(exposure: Exposure, fmt: SpectralFormat) -> dict[str, float]:
+    _, slit_length_arcsec, _, _ = SLIT[exposure.setting.arm]
+    sigmas = {}
+    for chip in fmt.chips:
+        length_px = float(np.median([order.slit_length_px for order in chip.orders]))
+        arcsec_per_px = slit_length_arcsec / length_px
+        sigmas[chip.chip] = exposure.seeing_arcsec / arcsec_per_px / FWHM_PER_SIGMA
+    return sigmas
+
+
+def _truth(exposure: Exposure, star: Star, lines: AbsorptionLines, snr: dict[str, float]) -> dict:
+    return {
+        "arcfile": exposure.arcfile,
+        "object": star.name,
+        "ra_deg": star.ra_deg,
+        "dec_deg": star.dec_deg,
+        "rv_kms": star.rv_kms,
+        "rv_frame": "topocentric",
+        "lines_rest_air_angstrom": lines.rest_air_angstrom,
+        "line_depths": lines.depths,
+        "line_depths_meaning": "central depth of the intrinsic Gaussian line before instrumental broadening",
+        "expected_snr": {"blue": snr.get("blue"), "redl": snr.get("redl"), "redu": snr.get("redu")},
+        "teff_k": star.teff_k,
+        "continuum_electrons_per_angstrom_5500": star.electrons_per_angstrom,
+        "exptime_s": exposure.exptime_s,
+        "seeing_arcsec": exposure.seeing_arcsec,
+        "setting": exposure.setting.key,
+    }
+
+
+@contextmanager
+def _staging_folder(out: Path) -> Iterator[Path]:
+    """A temporary folder beside the target (same file system, so the final move is a rename)."""
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
+        staging.chmod(0o777 & ~_umask())
+    except OSError as error:
+        raise ConfigError(f"cannot write the simulated night under {parent}: {error.strerror or error}") from error
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Move the finished files into `out`; refuse to overwrite frames already there."""
+    names = sorted(path.name for path in staging.iterdir())
+    if out.exists():
+        clashes = [name for name in names if (out / name).exists()]
+        if clashes:
+            raise ConfigError(f"{out} already holds {len(clashes)} of these frames (e.g. {clashes[0]}): choose another folder or seed")
+        if not os.access(out, os.W_OK):
+            raise ConfigError(f"cannot write into {out}: permission denied")
+        for name in names:
+            os.replace(staging / name, out / name)
+        return
+    try:
+        os.replace(staging, out)
+    except OSError as error:
+        raise ConfigError(f"cannot create {out}: {error.strerror or error}") from error
