@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -165,7 +166,7 @@ async def _receive_body(request: Request, destination: Path, max_bytes: int) -> 
 _BEARER = HTTPBearer(auto_error=False, description="PHOENIX_ARCHIVE_TOKEN, when the server has one")
 
 
-def _bearer_token_check(token: SecretStr | None):
+def _bearer_token_check(token: SecretStr | None) -> Callable[..., None]:
     def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]) -> None:
         if token is None:
             return
@@ -181,7 +182,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(error_class, _json_error(status))
 
 
-def _json_error(status: int):
+def _json_error(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handle(request: Request, error: Exception) -> JSONResponse:
         log.info("%s %s → %d: %s", request.method, request.url.path, status, error)
         return JSONResponse({"detail": str(error)}, status_code=status)

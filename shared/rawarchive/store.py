@@ -248,14 +248,11 @@ class CalibStore:
         self.setting_keys = setting_keys
         self.night_start_hour_utc = night_start_hour_utc
 
-    @property
-    def incoming_dir(self) -> Path:
-        directory = self.root / "calib" / ".incoming"
-        directory.mkdir(parents=True, exist_ok=True)
-        return directory
-
     def new_staging_path(self) -> Path:
-        return self.incoming_dir / f"{uuid.uuid4().hex}.part"
+        """Where an upload is received: on the store's file system, so registering it is a rename."""
+        incoming = self.root / "calib" / ".incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        return incoming / f"{uuid.uuid4().hex}.part"
 
     def list(self, instrument: str, pro_catg: str | None = None, include_retired: bool = False) -> list[CalibInfo]:
         if self._instrument_dir(instrument, create=False) is None:
