@@ -1,7 +1,9 @@
 """The `phoenix` command.
 
 Each module in `shared/commands/` adds its own sub-commands through `register(subparsers)`,
-so a new command is a new file and this one never grows.
+so a new command is a new file and this one never grows. A service contributes commands
+the same way through the `phoenix.commands` entry-point group, so `shared/` never imports
+a service.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from importlib.metadata import entry_points
+from types import ModuleType
 
 from shared import __version__, commands
 from shared.errors import ConfigError
@@ -24,10 +28,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"phoenix {__version__}")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
+    for module in command_modules():
         module.register(subparsers)
     return parser
+
+
+def command_modules() -> list[ModuleType]:
+    shared_commands = [
+        importlib.import_module(f"{commands.__name__}.{info.name}")
+        for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name)
+    ]
+    contributed = [entry.load() for entry in sorted(entry_points(group="phoenix.commands"), key=lambda e: e.name)]
+    return shared_commands + contributed
 
 
 def main(argv: list[str] | None = None) -> int:
