@@ -21,14 +21,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--night", required=True, help="observing night, YYYY-MM-DD (the evening's date)")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--out", type=Path, help="folder to write the raw files into")
-    target.add_argument("--into-archive", type=Path, metavar="ROOT",
-                        help="raw-archive root: files go to ROOT/raw/UVES/<night>/")
+    target.add_argument(
+        "--into-archive",
+        type=Path,
+        metavar="ROOT",
+        help="raw-archive root: files go to ROOT/raw/UVES/<night>/",
+    )
     parser.add_argument("--preset", default="demo", help="night preset: demo (default) or small")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same files")
     parser.add_argument("--binning", default=None, help="CCD binning, 2x2 or 1x1 (default: the preset's)")
     parser.add_argument("--arms", default=None, help="comma-separated arms to keep: blue,red")
-    parser.add_argument("--settings", default=None,
-                        help="comma-separated settings, e.g. blue390,blue437,red580,red860")
+    parser.add_argument(
+        "--settings", default=None, help="comma-separated settings, e.g. blue390,blue437,red580,red860"
+    )
     parser.add_argument("--targets", type=int, default=None, help="number of science targets")
     parser.set_defaults(run=run)
 
@@ -39,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from shared.simulator.uves import archive_night_folder, simulate_night
 
     if args.instrument.upper() not in INSTRUMENTS:
-        raise ConfigError(f"unknown instrument {args.instrument!r}: the simulator knows {', '.join(INSTRUMENTS)}")
+        raise ConfigError(
+            f"unknown instrument {args.instrument!r}: the simulator knows {', '.join(INSTRUMENTS)}"
+        )
     if args.seed < 0:
         raise ConfigError("--seed must be zero or positive")
     plan = night_plan(

@@ -124,7 +124,10 @@ def _add_output(header: fits.Header, chip: Chip, setting: Setting, output: int) 
     header[f"{prefix} OVSCX"] = (chip.overscan // setting.binx, "overscan region in x")
     header[f"{prefix} OVSCY"] = (0, "overscan region in y")
     header[f"{prefix} GAIN"] = (chip.gain_adu_per_electron, "conversion from electrons to ADU")
-    header[f"{prefix} CONAD"] = (round(1.0 / chip.gain_adu_per_electron, 4), "conversion from ADU to electrons")
+    header[f"{prefix} CONAD"] = (
+        round(1.0 / chip.gain_adu_per_electron, 4),
+        "conversion from ADU to electrons",
+    )
     header[f"{prefix} RON"] = (chip.read_noise_electrons, "readout noise per output (e-)")
 
 
@@ -151,14 +154,23 @@ def _add_observation(header: fits.Header, exposure: Exposure) -> None:
     header["ORIGFILE"] = (exposure.arcfile, "original file name")
     catg, dpr_type, tech, template = DPR[exposure.kind]
     arm = exposure.setting.arm.value
-    header["HIERARCH ESO OBS NAME"] = (f"{exposure.object_name}_{arm}" if catg == "SCIENCE" else "Calibration", "OB name")
+    header["HIERARCH ESO OBS NAME"] = (
+        f"{exposure.object_name}_{arm}" if catg == "SCIENCE" else "Calibration",
+        "OB name",
+    )
     header["HIERARCH ESO OBS ID"] = (exposure.obs_id, "observation block ID")
     header["HIERARCH ESO OBS PROG ID"] = (exposure.programme, "ESO program identification")
     header["HIERARCH ESO OBS TARG NAME"] = (exposure.object_name, "OB target name")
-    header["HIERARCH ESO OBS START"] = (exposure.template_start.isoformat(timespec="seconds"), "OB start time")
+    header["HIERARCH ESO OBS START"] = (
+        exposure.template_start.isoformat(timespec="seconds"),
+        "OB start time",
+    )
     header["HIERARCH ESO TPL ID"] = (f"UVES_{arm}_{template}", "template signature ID")
     header["HIERARCH ESO TPL NAME"] = (f"UVES {arm} {template.replace('_', ' ')}", "template name")
-    header["HIERARCH ESO TPL START"] = (exposure.template_start.isoformat(timespec="seconds"), "TPL start time")
+    header["HIERARCH ESO TPL START"] = (
+        exposure.template_start.isoformat(timespec="seconds"),
+        "TPL start time",
+    )
     header["HIERARCH ESO TPL EXPNO"] = (exposure.template_exposure_number, "exposure number within template")
     header["HIERARCH ESO TPL NEXP"] = (exposure.template_exposures, "number of exposures within template")
     header["HIERARCH ESO DPR CATG"] = (catg, "observation category")
@@ -172,7 +184,10 @@ def _add_telescope(header: fits.Header, exposure: Exposure) -> None:
     header["HIERARCH ESO TEL GEOELEV"] = (PARANAL_ELEVATION_M, "elevation above sea level [m]")
     header["HIERARCH ESO TEL AIRM START"] = (round(exposure.airmass, 3), "airmass at start")
     header["HIERARCH ESO TEL AIRM END"] = (round(exposure.airmass, 3), "airmass at end")
-    header["HIERARCH ESO TEL ALT"] = (round(_altitude_deg(exposure.airmass), 3), "altitude angle at start [deg]")
+    header["HIERARCH ESO TEL ALT"] = (
+        round(_altitude_deg(exposure.airmass), 3),
+        "altitude angle at start [deg]",
+    )
     header["HIERARCH ESO TEL TARG ALPHA"] = (_sexagesimal_number(exposure.ra_deg / 15.0), "alpha coordinate")
     header["HIERARCH ESO TEL TARG DELTA"] = (_sexagesimal_number(exposure.dec_deg), "delta coordinate")
     header["HIERARCH ESO TEL AMBI FWHM START"] = (exposure.seeing_arcsec, "observatory seeing at start")
@@ -192,7 +207,10 @@ def _add_instrument(header: fits.Header, exposure: Exposure) -> None:
     header["HIERARCH ESO INS SLIT1 NAME"] = ("FREE", "slit/slicer name")
     header[f"HIERARCH ESO INS GRAT{grating} ID"] = (setting.cross_disperser, "cross-disperser ID")
     header[f"HIERARCH ESO INS GRAT{grating} NAME"] = (setting.cross_disperser, "cross-disperser name")
-    header[f"HIERARCH ESO INS GRAT{grating} WLEN"] = (float(setting.wlen_nm), "grating central wavelength [nm]")
+    header[f"HIERARCH ESO INS GRAT{grating} WLEN"] = (
+        float(setting.wlen_nm),
+        "grating central wavelength [nm]",
+    )
     header[f"HIERARCH ESO INS SLIT{slit_unit} NAME"] = ("FREE", "slit name")
     header[f"HIERARCH ESO INS SLIT{slit_unit} LEN"] = (slit_length, "slit length [arcsec]")
     header[f"HIERARCH ESO INS SLIT{slit_unit} WID"] = (width, "slit width [arcsec]")
@@ -211,7 +229,10 @@ def _add_detector(header: fits.Header, exposure: Exposure) -> None:
     setting = exposure.setting
     chips = setting.chips
     header["HIERARCH ESO DET ID"] = ("CCD FIERA - Rev: 3.9", "detector system ID")
-    header["HIERARCH ESO DET NAME"] = (f"ccd{setting.arm.value[0]} - {setting.arm.value} arm", "detector name")
+    header["HIERARCH ESO DET NAME"] = (
+        f"ccd{setting.arm.value[0]} - {setting.arm.value} arm",
+        "detector name",
+    )
     header["HIERARCH ESO DET CHIPS"] = (len(chips), "number of chips in the mosaic")
     header["HIERARCH ESO DET OUTPUTS"] = (len(chips), "number of outputs")
     header["HIERARCH ESO DET READ MODE"] = ("normal", "readout method")
@@ -219,7 +240,10 @@ def _add_detector(header: fits.Header, exposure: Exposure) -> None:
     header["HIERARCH ESO DET READ CLOCK"] = ("50kHz/1port/low_gain", "readout clock pattern")
     header["HIERARCH ESO DET WIN1 STRX"] = (1, "lower left pixel in x")
     header["HIERARCH ESO DET WIN1 STRY"] = (1, "lower left pixel in y")
-    header["HIERARCH ESO DET WIN1 NX"] = (chips[0].nx + chips[0].prescan + chips[0].overscan, "pixels along x")
+    header["HIERARCH ESO DET WIN1 NX"] = (
+        chips[0].nx + chips[0].prescan + chips[0].overscan,
+        "pixels along x",
+    )
     header["HIERARCH ESO DET WIN1 NY"] = (chips[0].ny, "pixels along y")
     header["HIERARCH ESO DET WIN1 BINX"] = (setting.binx, "binning factor along x")
     header["HIERARCH ESO DET WIN1 BINY"] = (setting.biny, "binning factor along y")

@@ -32,12 +32,33 @@ class Chip(BaseModel):
     dark_electrons_per_hour: float = Field(1.5, description="dark current")
 
 
-BLUE_CHIP = Chip(name="BLUE", chip_id="CCD-44b", chip_name="EEV", ny=3000,
-                 gain_adu_per_electron=0.62, read_noise_electrons=3.6, bias_level_adu=178.0)
-REDL_CHIP = Chip(name="REDL", chip_id="CCD-44b", chip_name="EEV", ny=4096,
-                 gain_adu_per_electron=0.60, read_noise_electrons=3.9, bias_level_adu=189.0)
-REDU_CHIP = Chip(name="REDU", chip_id="CCD-20", chip_name="MIT-LL", ny=4096,
-                 gain_adu_per_electron=0.55, read_noise_electrons=3.2, bias_level_adu=205.0)
+BLUE_CHIP = Chip(
+    name="BLUE",
+    chip_id="CCD-44b",
+    chip_name="EEV",
+    ny=3000,
+    gain_adu_per_electron=0.62,
+    read_noise_electrons=3.6,
+    bias_level_adu=178.0,
+)
+REDL_CHIP = Chip(
+    name="REDL",
+    chip_id="CCD-44b",
+    chip_name="EEV",
+    ny=4096,
+    gain_adu_per_electron=0.60,
+    read_noise_electrons=3.9,
+    bias_level_adu=189.0,
+)
+REDU_CHIP = Chip(
+    name="REDU",
+    chip_id="CCD-20",
+    chip_name="MIT-LL",
+    ny=4096,
+    gain_adu_per_electron=0.55,
+    read_noise_electrons=3.2,
+    bias_level_adu=205.0,
+)
 
 # Red frames store REDU in extension 1 and REDL in extension 2 (what the pipeline loader expects).
 CHIPS: dict[Arm, tuple[Chip, ...]] = {Arm.BLUE: (BLUE_CHIP,), Arm.RED: (REDU_CHIP, REDL_CHIP)}

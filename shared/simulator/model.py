@@ -9,7 +9,6 @@ that is all the renderer needs. One run per setting, cached by setting, binning 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
@@ -32,7 +31,10 @@ from shared.simulator.thar import LineList, write_line_refer_table
 log = logging.getLogger(__name__)
 
 PROBE_STEP_ANGSTROM = 0.5
-PROBE_RANGE_ANGSTROM: dict[Arm, tuple[float, float]] = {Arm.BLUE: (2900.0, 5000.0), Arm.RED: (4100.0, 11000.0)}
+PROBE_RANGE_ANGSTROM: dict[Arm, tuple[float, float]] = {
+    Arm.BLUE: (2900.0, 5000.0),
+    Arm.RED: (4100.0, 11000.0),
+}
 WAVE_DEGREE = 5
 TRACE_DEGREE = 4
 MIN_PROBES_PER_ORDER = 12
@@ -47,7 +49,9 @@ class OrderModel(BaseModel):
     order: int = Field(description="absolute echelle order number")
     x_min: float = Field(description="first X with a predicted probe")
     x_max: float = Field(description="last X with a predicted probe")
-    wave_coeffs: list[float] = Field(description="λ(X) in Å, numpy.polyfit order (highest power first), X scaled")
+    wave_coeffs: list[float] = Field(
+        description="λ(X) in Å, numpy.polyfit order (highest power first), X scaled"
+    )
     trace_coeffs: list[float] = Field(description="Y(X) in pixels, numpy.polyfit order, X scaled")
     line_fwhm_px: float = Field(description="median FWHM of an unresolved line along X (LINEWIDPX)")
     slit_length_px: float = Field(description="median slit image length along Y (LINELENPX)")
@@ -134,7 +138,10 @@ def predict_spectral_format(setting: Setting, version: str) -> SpectralFormat:
         probes = write_line_refer_table(workdir / "probes.fits", _probe_lines(setting.arm))
         _run_predict(workdir, frame, probes, setting)
         chips = [
-            ChipModel(chip=chip.name, orders=fit_orders(Table.read(workdir / f"model_prediction_{chip.name.lower()}.fits")))
+            ChipModel(
+                chip=chip.name,
+                orders=fit_orders(Table.read(workdir / f"model_prediction_{chip.name.lower()}.fits")),
+            )
             for chip in setting.chips
         ]
     return SpectralFormat(setting=setting, pipeline_version=version, chips=chips)
@@ -183,8 +190,15 @@ def _probe_lines(arm: Arm) -> LineList:
 
 def _blank_format_check(setting: Setting) -> Exposure:
     start = datetime(2024, 1, 1, 12, 0, 0)
-    return Exposure(kind=FrameKind.FORMAT_CHECK, setting=setting, start=start, exptime_s=5.0,
-                    object_name="LAMP,FMTCHK", obs_id=1, template_start=start)
+    return Exposure(
+        kind=FrameKind.FORMAT_CHECK,
+        setting=setting,
+        start=start,
+        exptime_s=5.0,
+        object_name="LAMP,FMTCHK",
+        obs_id=1,
+        template_start=start,
+    )
 
 
 def _run_predict(workdir: Path, frame: Path, probes: Path, setting: Setting) -> None:
@@ -192,12 +206,25 @@ def _run_predict(workdir: Path, frame: Path, probes: Path, setting: Setting) -> 
     sof = workdir / "predict.sof"
     sof.write_text(f"{frame} {tag}\n{probes} LINE_REFER_TABLE\n")
     (workdir / "out").mkdir()
-    command = [esorex_executable(), "--output-dir=out", "--log-dir=.", "uves_cal_predict", "--debug=TRUE", sof.name]
+    command = [
+        esorex_executable(),
+        "--output-dir=out",
+        "--log-dir=.",
+        "uves_cal_predict",
+        "--debug=TRUE",
+        sof.name,
+    ]
     try:
-        result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=PREDICT_TIMEOUT_S)
+        result = subprocess.run(
+            command, cwd=workdir, capture_output=True, text=True, timeout=PREDICT_TIMEOUT_S
+        )
     except subprocess.TimeoutExpired as error:
         raise DataError(f"uves_cal_predict timed out for {setting.key}") from error
-    missing = [c.name for c in setting.chips if not (workdir / f"model_prediction_{c.name.lower()}.fits").is_file()]
+    missing = [
+        c.name for c in setting.chips if not (workdir / f"model_prediction_{c.name.lower()}.fits").is_file()
+    ]
     if result.returncode != 0 or missing:
         tail = (result.stderr or result.stdout)[-2000:]
-        raise ConfigError(f"uves_cal_predict gave no model prediction for {setting.key} (exit {result.returncode}): {tail}")
+        raise ConfigError(
+            f"uves_cal_predict gave no model prediction for {setting.key} (exit {result.returncode}): {tail}"
+        )

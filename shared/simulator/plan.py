@@ -37,7 +37,9 @@ class NightPlan(BaseModel):
     night: date = Field(description="observing night (the evening's date)", examples=["2024-03-01"])
     seed: int = Field(0, ge=0, description="everything random derives from this")
     settings: tuple[Setting, ...] = Field(min_length=1)
-    targets: int = Field(3, ge=0, le=len(STARS), description="science targets, each observed in every setting")
+    targets: int = Field(
+        3, ge=0, le=len(STARS), description="science targets, each observed in every setting"
+    )
     biases: int = Field(5, ge=0, description="biases per arm and binning in the afternoon")
     morning_biases: int = Field(0, ge=0, description="further biases per arm and binning after the night")
     format_checks: int = Field(1, ge=0)
@@ -47,39 +49,63 @@ class NightPlan(BaseModel):
     science_exptime_s: float = Field(1200.0, gt=0)
 
 
-PRESETS: dict[str, dict[str, object]] = {
+class NightPreset(BaseModel):
+    """Defaults of a kind of night; every choice can be overridden from the command line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    settings: tuple[str, ...]
+    binning: str = "2x2"
+    targets: int = 3
+    biases: int = 5
+    morning_biases: int = 0
+    flats: int = 3
+
+
+PRESETS: dict[str, NightPreset] = {
     # Smallest night the whole reduction chain runs on: tests use it.
-    "small": {"settings": ("blue390", "red580"), "binning": "2x2", "targets": 1, "biases": 3, "flats": 3},
+    "small": NightPreset(settings=("blue390", "red580"), targets=1, biases=3),
     # A fuller night for demonstrations: four standard settings, several stars, morning biases.
-    "demo": {"settings": ("blue390", "blue437", "red580", "red860"), "binning": "2x2", "targets": 4,
-             "biases": 5, "morning_biases": 3, "flats": 3},
+    "demo": NightPreset(settings=("blue390", "blue437", "red580", "red860"), targets=4, morning_biases=3),
 }
 
 
-def night_plan(night: date, preset: str = "demo", seed: int = 0, binning: str | None = None,
-               settings: list[str] | None = None, arms: list[str] | None = None,
-               targets: int | None = None) -> NightPlan:
+def night_plan(
+    night: date,
+    preset: str = "demo",
+    seed: int = 0,
+    binning: str | None = None,
+    settings: list[str] | None = None,
+    arms: list[str] | None = None,
+    targets: int | None = None,
+) -> NightPlan:
     """A plan from a preset, with any of its choices overridden."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown night preset {preset!r}; known: {', '.join(PRESETS)}")
     if night < FIRST_NIGHT:
-        raise ConfigError(f"night {night} is before {FIRST_NIGHT}: the simulator renders the post-2004 UVES format")
-    base = dict(PRESETS[preset])
-    chosen_binning = binning or str(base.pop("binning"))
-    base.pop("binning", None)
-    names = settings or list(base.pop("settings"))  # type: ignore[arg-type]
-    base.pop("settings", None)
-    parsed = [parse_setting(name, chosen_binning) for name in names]
+        raise ConfigError(
+            f"night {night} is before {FIRST_NIGHT}: the simulator renders the post-2004 UVES format"
+        )
+    chosen = PRESETS[preset]
+    names = settings or list(chosen.settings)
+    parsed = [parse_setting(name, binning or chosen.binning) for name in names]
     if arms:
         wanted = _parse_arms(arms)
-        parsed = [s for s in parsed if s.arm in wanted]
+        parsed = [setting for setting in parsed if setting.arm in wanted]
         if not parsed:
             raise ConfigError(f"no setting of {names} is on arm(s) {', '.join(arms)}")
-    if targets is not None:
-        base["targets"] = targets
-    if base.get("targets", 0) > len(STARS):  # type: ignore[operator]
-        raise ConfigError(f"at most {len(STARS)} targets can be simulated")
-    return NightPlan(night=night, seed=seed, settings=tuple(dict.fromkeys(parsed)), **base)  # type: ignore[arg-type]
+    count = chosen.targets if targets is None else targets
+    if not 0 <= count <= len(STARS):
+        raise ConfigError(f"between 0 and {len(STARS)} targets can be simulated, not {count}")
+    return NightPlan(
+        night=night,
+        seed=seed,
+        settings=tuple(dict.fromkeys(parsed)),
+        targets=count,
+        biases=chosen.biases,
+        morning_biases=chosen.morning_biases,
+        flats=chosen.flats,
+    )
 
 
 def _parse_arms(arms: list[str]) -> set[Arm]:
@@ -109,8 +135,9 @@ def schedule(plan: NightPlan) -> list[PlannedExposure]:
     return calibrations + science + morning_biases
 
 
-def _calibrations(plan: NightPlan, start: datetime, biases: int, full: bool, obs_id: int
-                  ) -> tuple[list[PlannedExposure], datetime]:
+def _calibrations(
+    plan: NightPlan, start: datetime, biases: int, full: bool, obs_id: int
+) -> tuple[list[PlannedExposure], datetime]:
     planned: list[PlannedExposure] = []
     clock = start
     bias_groups = dict.fromkeys((s.arm, s.binx, s.biny) for s in plan.settings)
@@ -120,16 +147,25 @@ def _calibrations(plan: NightPlan, start: datetime, biases: int, full: bool, obs
         clock = _template(planned, FrameKind.BIAS, setting, biases, clock, obs_id)
     if full:
         for setting in plan.settings:
-            for kind, count in ((FrameKind.FORMAT_CHECK, plan.format_checks),
-                                (FrameKind.ORDER_DEFINITION, plan.order_definitions),
-                                (FrameKind.FLAT, plan.flats), (FrameKind.WAVE, plan.arcs)):
+            for kind, count in (
+                (FrameKind.FORMAT_CHECK, plan.format_checks),
+                (FrameKind.ORDER_DEFINITION, plan.order_definitions),
+                (FrameKind.FLAT, plan.flats),
+                (FrameKind.WAVE, plan.arcs),
+            ):
                 obs_id += 1
                 clock = _template(planned, kind, setting, count, clock, obs_id)
     return planned, clock
 
 
-def _template(planned: list[PlannedExposure], kind: FrameKind, setting: Setting, count: int,
-              clock: datetime, obs_id: int) -> datetime:
+def _template(
+    planned: list[PlannedExposure],
+    kind: FrameKind,
+    setting: Setting,
+    count: int,
+    clock: datetime,
+    obs_id: int,
+) -> datetime:
     """Append one calibration template of `count` exposures; return the time it ends."""
     if count == 0:
         return clock
@@ -137,11 +173,21 @@ def _template(planned: list[PlannedExposure], kind: FrameKind, setting: Setting,
     exptime = CALIBRATION_EXPTIME_S[kind]
     for number in range(1, count + 1):
         clock += timedelta(seconds=3.0)
-        planned.append(PlannedExposure(exposure=Exposure(
-            kind=kind, setting=setting, start=_milliseconds(clock), exptime_s=exptime,
-            object_name=_calibration_object(kind), obs_id=obs_id, template_start=template_start,
-            template_exposure_number=number, template_exposures=count,
-        )))
+        planned.append(
+            PlannedExposure(
+                exposure=Exposure(
+                    kind=kind,
+                    setting=setting,
+                    start=_milliseconds(clock),
+                    exptime_s=exptime,
+                    object_name=_calibration_object(kind),
+                    obs_id=obs_id,
+                    template_start=template_start,
+                    template_exposure_number=number,
+                    template_exposures=count,
+                )
+            )
+        )
         clock += timedelta(seconds=exptime + OVERHEAD_S)
     return clock + timedelta(seconds=60.0)
 
@@ -155,14 +201,27 @@ def _science(plan: NightPlan, start: datetime, rng: np.random.Generator) -> list
         template_start = clock.replace(microsecond=0)
         for index, setting in enumerate(plan.settings, start=1):
             clock += timedelta(seconds=float(rng.uniform(1.0, 4.0)))
-            planned.append(PlannedExposure(star=star, exposure=Exposure(
-                kind=FrameKind.SCIENCE, setting=setting, start=_milliseconds(clock),
-                exptime_s=plan.science_exptime_s, object_name=star.name, ra_deg=star.ra_deg,
-                dec_deg=star.dec_deg, programme="112.25QX.001", obs_id=3_400_000 + number,
-                template_start=template_start, template_exposure_number=index,
-                template_exposures=len(plan.settings), airmass=airmass(star, clock),
-                seeing_arcsec=round(float(rng.uniform(0.6, 1.1)), 2),
-            )))
+            planned.append(
+                PlannedExposure(
+                    star=star,
+                    exposure=Exposure(
+                        kind=FrameKind.SCIENCE,
+                        setting=setting,
+                        start=_milliseconds(clock),
+                        exptime_s=plan.science_exptime_s,
+                        object_name=star.name,
+                        ra_deg=star.ra_deg,
+                        dec_deg=star.dec_deg,
+                        programme="112.25QX.001",
+                        obs_id=3_400_000 + number,
+                        template_start=template_start,
+                        template_exposure_number=index,
+                        template_exposures=len(plan.settings),
+                        airmass=airmass(star, clock),
+                        seeing_arcsec=round(float(rng.uniform(0.6, 1.1)), 2),
+                    ),
+                )
+            )
             clock += timedelta(seconds=plan.science_exptime_s + OVERHEAD_S)
     return planned
 

@@ -64,8 +64,13 @@ def blank_image(shape: tuple[int, int]) -> np.ndarray:
     return np.zeros(shape)
 
 
-def add_order(image: np.ndarray, order: OrderModel, column_electrons: np.ndarray,
-              profile: SpatialProfile, half_width: float) -> None:
+def add_order(
+    image: np.ndarray,
+    order: OrderModel,
+    column_electrons: np.ndarray,
+    profile: SpatialProfile,
+    half_width: float,
+) -> None:
     """Spread each column's electrons across the order's trace with the spatial profile."""
     columns = order_columns(order, image.shape[1])
     centre = order.trace(columns)
@@ -85,17 +90,21 @@ def arc_columns(order: OrderModel, lines: LineList, width: int, electrons_per_am
     on = np.isfinite(x_lines)
     sigma = order.line_fwhm_px / FWHM_PER_SIGMA
     reach = int(np.ceil(5 * sigma)) + 1
-    for x_line, amplitude in zip(x_lines[on], lines.amplitude[on]):
+    for x_line, amplitude in zip(x_lines[on], lines.amplitude[on], strict=True):
         start = max(int(np.rint(x_line)) - reach, int(columns[0]))
         stop = min(int(np.rint(x_line)) + reach, int(columns[-1]))
         if stop < start:
             continue
         pixels = np.arange(start, stop + 1)
-        flux[pixels - int(columns[0])] += amplitude * electrons_per_amplitude * gaussian_pixel_fraction(pixels - x_line, sigma)
+        flux[pixels - int(columns[0])] += (
+            amplitude * electrons_per_amplitude * gaussian_pixel_fraction(pixels - x_line, sigma)
+        )
     return flux
 
 
-def continuum_columns(order: OrderModel, width: int, spectrum: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+def continuum_columns(
+    order: OrderModel, width: int, spectrum: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
     """Electrons per column of a spectrum given per Å: averaged over sub-pixels, times Å per pixel and blaze.
 
     `spectrum(wave, instrument_sigma_angstrom)` returns electrons per Å at the blaze peak.
@@ -148,7 +157,9 @@ def order_definition_image(fmt: SpectralFormat, chip: str, shape: tuple[int, int
     peak_fraction = gaussian_pixel_fraction(np.array(0.0), ORDER_DEFINITION_SIGMA_PX)
     for order in fmt.chip(chip).orders:
         columns = lamp_columns(order, shape[1], ORDER_FLAT_PEAK_ELECTRONS / peak_fraction)
-        add_order(image, order, columns, gaussian_profile(ORDER_DEFINITION_SIGMA_PX), 5 * ORDER_DEFINITION_SIGMA_PX)
+        add_order(
+            image, order, columns, gaussian_profile(ORDER_DEFINITION_SIGMA_PX), 5 * ORDER_DEFINITION_SIGMA_PX
+        )
     return image
 
 
@@ -161,12 +172,20 @@ def flat_image(fmt: SpectralFormat, chip: str, shape: tuple[int, int]) -> np.nda
     return image
 
 
-def science_image(fmt: SpectralFormat, chip: str, shape: tuple[int, int], star: Star,
-                  lines: AbsorptionLines, seeing_sigma_px: float) -> np.ndarray:
+def science_image(
+    fmt: SpectralFormat,
+    chip: str,
+    shape: tuple[int, int],
+    star: Star,
+    lines: AbsorptionLines,
+    seeing_sigma_px: float,
+) -> np.ndarray:
     """The star (Gaussian spatial profile at the slit centre) plus a faint uniform sky."""
     image = blank_image(shape)
     for order in fmt.chip(chip).orders:
-        columns = continuum_columns(order, shape[1], lambda wave, sigma: stellar_spectrum(wave, star, lines, sigma))
+        columns = continuum_columns(
+            order, shape[1], lambda wave, sigma: stellar_spectrum(wave, star, lines, sigma)
+        )
         add_order(image, order, columns, gaussian_profile(seeing_sigma_px), 6 * seeing_sigma_px)
         sky = science_sky_columns(columns, order)
         add_order(image, order, sky, slit_profile(order.slit_length_px), order.slit_length_px / 2 + 3)

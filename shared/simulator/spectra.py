@@ -31,15 +31,78 @@ class Star(BaseModel):
 # Nearby bright dwarfs: J2000 coordinates, effective temperature and catalogue radial
 # velocity (used as the injected topocentric velocity; no barycentric correction is modelled).
 STARS: tuple[Star, ...] = (
-    Star(name="HD 10700", ra_deg=26.01701, dec_deg=-15.93748, teff_k=5344, rv_kms=-16.68, electrons_per_angstrom=1.6e5),
-    Star(name="HD 102870", ra_deg=177.67383, dec_deg=1.76472, teff_k=6132, rv_kms=4.40, electrons_per_angstrom=1.3e5),
-    Star(name="HD 146233", ra_deg=243.90529, dec_deg=-8.36942, teff_k=5818, rv_kms=11.82, electrons_per_angstrom=1.0e5),
-    Star(name="HD 20794", ra_deg=49.98188, dec_deg=-43.06978, teff_k=5401, rv_kms=87.95, electrons_per_angstrom=1.2e5),
-    Star(name="HD 22049", ra_deg=53.23269, dec_deg=-9.45826, teff_k=5084, rv_kms=16.38, electrons_per_angstrom=1.4e5),
-    Star(name="HD 115617", ra_deg=199.60131, dec_deg=-18.31119, teff_k=5577, rv_kms=-7.93, electrons_per_angstrom=1.1e5),
-    Star(name="HD 190248", ra_deg=302.18171, dec_deg=-66.18207, teff_k=5604, rv_kms=-21.70, electrons_per_angstrom=1.5e5),
-    Star(name="HD 1581", ra_deg=5.01775, dec_deg=-64.87479, teff_k=5956, rv_kms=8.70, electrons_per_angstrom=1.0e5),
-    Star(name="HD 128620", ra_deg=219.90206, dec_deg=-60.83399, teff_k=5790, rv_kms=-21.40, electrons_per_angstrom=2.0e5),
+    Star(
+        name="HD 10700",
+        ra_deg=26.01701,
+        dec_deg=-15.93748,
+        teff_k=5344,
+        rv_kms=-16.68,
+        electrons_per_angstrom=1.6e5,
+    ),
+    Star(
+        name="HD 102870",
+        ra_deg=177.67383,
+        dec_deg=1.76472,
+        teff_k=6132,
+        rv_kms=4.40,
+        electrons_per_angstrom=1.3e5,
+    ),
+    Star(
+        name="HD 146233",
+        ra_deg=243.90529,
+        dec_deg=-8.36942,
+        teff_k=5818,
+        rv_kms=11.82,
+        electrons_per_angstrom=1.0e5,
+    ),
+    Star(
+        name="HD 20794",
+        ra_deg=49.98188,
+        dec_deg=-43.06978,
+        teff_k=5401,
+        rv_kms=87.95,
+        electrons_per_angstrom=1.2e5,
+    ),
+    Star(
+        name="HD 22049",
+        ra_deg=53.23269,
+        dec_deg=-9.45826,
+        teff_k=5084,
+        rv_kms=16.38,
+        electrons_per_angstrom=1.4e5,
+    ),
+    Star(
+        name="HD 115617",
+        ra_deg=199.60131,
+        dec_deg=-18.31119,
+        teff_k=5577,
+        rv_kms=-7.93,
+        electrons_per_angstrom=1.1e5,
+    ),
+    Star(
+        name="HD 190248",
+        ra_deg=302.18171,
+        dec_deg=-66.18207,
+        teff_k=5604,
+        rv_kms=-21.70,
+        electrons_per_angstrom=1.5e5,
+    ),
+    Star(
+        name="HD 1581",
+        ra_deg=5.01775,
+        dec_deg=-64.87479,
+        teff_k=5956,
+        rv_kms=8.70,
+        electrons_per_angstrom=1.0e5,
+    ),
+    Star(
+        name="HD 128620",
+        ra_deg=219.90206,
+        dec_deg=-60.83399,
+        teff_k=5790,
+        rv_kms=-21.40,
+        electrons_per_angstrom=2.0e5,
+    ),
 )
 
 
@@ -76,7 +139,10 @@ def planck_photons(wave_angstrom: np.ndarray, teff_k: float) -> np.ndarray:
 
 
 def stellar_spectrum(
-    wave_angstrom: np.ndarray, star: Star, lines: AbsorptionLines, instrument_sigma_angstrom: np.ndarray | float
+    wave_angstrom: np.ndarray,
+    star: Star,
+    lines: AbsorptionLines,
+    instrument_sigma_angstrom: np.ndarray | float,
 ) -> np.ndarray:
     """Detected electrons per Å at the blaze peak, as the spectrograph records it (lines at its resolution)."""
     wave = np.asarray(wave_angstrom, dtype=float)
@@ -86,7 +152,7 @@ def stellar_spectrum(
     near = (centres > wave.min() - 5.0) & (centres < wave.max() + 5.0)
     flux = star.electrons_per_angstrom * planck_photons(wave, star.teff_k)
     sigma_instrument = np.broadcast_to(np.asarray(instrument_sigma_angstrom, dtype=float), wave.shape)
-    for centre, depth in zip(centres[near], depths[near]):
+    for centre, depth in zip(centres[near], depths[near], strict=True):
         sigma_intrinsic = centre * INTRINSIC_LINE_SIGMA_KMS / SPEED_OF_LIGHT_KMS
         sigma = np.hypot(sigma_intrinsic, sigma_instrument)
         # Convolving a Gaussian line with the instrument keeps its equivalent width, not its depth.

@@ -49,7 +49,7 @@ def convert_pypeit_list(source: Path, target: Path = THAR_AIR_LIST) -> int:
     rows = [_parse_pypeit_row(line) for line in source.read_text().splitlines()]
     lines = sorted(row for row in rows if row is not None)
     waves = vacuum_to_air(np.array([wave for wave, _ in lines]))
-    body = "".join(f"{wave:.4f} {amplitude:g}\n" for wave, (_, amplitude) in zip(waves, lines))
+    body = "".join(f"{wave:.4f} {amplitude:g}\n" for wave, (_, amplitude) in zip(waves, lines, strict=True))
     header = (
         "# ThAr lines, air wavelength (Angstrom, IAU/Morton 2000 from vacuum) and relative amplitude\n"
         f"# converted from PypeIt {source.name} (NIST + Murphy et al. 2007), BSD-3, see CREDITS.md\n"

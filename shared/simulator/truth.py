@@ -14,11 +14,20 @@ from shared.simulator.spectra import AbsorptionLines, Star, stellar_spectrum
 MERGED_STEP_PER_PIXEL = 2.0 / 3.0
 
 
-def order_snr(order: OrderModel, width: int, chip: Chip, exposure: Exposure, star: Star,
-              lines: AbsorptionLines, seeing_sigma_px: float) -> tuple[np.ndarray, np.ndarray]:
+def order_snr(
+    order: OrderModel,
+    width: int,
+    chip: Chip,
+    exposure: Exposure,
+    star: Star,
+    lines: AbsorptionLines,
+    seeing_sigma_px: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """(wavelength Å, S/N) per column of one order with optimal extraction: S·sqrt(Σ P²/V)."""
     columns = render.order_columns(order, width)
-    signal = render.continuum_columns(order, width, lambda wave, sigma: stellar_spectrum(wave, star, lines, sigma))
+    signal = render.continuum_columns(
+        order, width, lambda wave, sigma: stellar_spectrum(wave, star, lines, sigma)
+    )
     sky_per_pixel = render.science_sky_columns(signal, order) / order.slit_length_px
     setting = exposure.setting
     dark = chip.dark_electrons_per_hour / 3600.0 * exposure.exptime_s * setting.binx * setting.biny
@@ -31,12 +40,20 @@ def order_snr(order: OrderModel, width: int, chip: Chip, exposure: Exposure, sta
     return order.wavelength(columns), snr
 
 
-def expected_snr(fmt: SpectralFormat, chip: Chip, exposure: Exposure, star: Star,
-                 lines: AbsorptionLines, seeing_sigma_px: float) -> float:
+def expected_snr(
+    fmt: SpectralFormat,
+    chip: Chip,
+    exposure: Exposure,
+    star: Star,
+    lines: AbsorptionLines,
+    seeing_sigma_px: float,
+) -> float:
     """Median over the merged spectrum of the photon-noise S/N; in order overlaps the orders add in quadrature."""
     width = chip.ny // exposure.setting.biny
-    per_order = [order_snr(order, width, chip, exposure, star, lines, seeing_sigma_px)
-                 for order in fmt.chip(chip.name).orders]
+    per_order = [
+        order_snr(order, width, chip, exposure, star, lines, seeing_sigma_px)
+        for order in fmt.chip(chip.name).orders
+    ]
     return merged_median_snr(per_order)
 
 

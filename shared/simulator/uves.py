@@ -68,14 +68,18 @@ def simulate_night(plan: NightPlan, out: Path) -> NightResult:
     return NightResult(folder=out, raw_files=raw_names, truth_files=truth_names)
 
 
-def _render(item: PlannedExposure, fmt: SpectralFormat, seed: int) -> tuple[dict[str, np.ndarray], dict | None]:
+def _render(
+    item: PlannedExposure, fmt: SpectralFormat, seed: int
+) -> tuple[dict[str, np.ndarray], dict | None]:
     exposure = item.exposure
     chips = exposure.setting.chips
     shapes = {chip.name: rotated_shape(chip, exposure.setting) for chip in chips}
     if exposure.kind is FrameKind.BIAS:
         return no_light(exposure), None
     if exposure.kind is FrameKind.FORMAT_CHECK:
-        return {c.name: render.format_check_image(fmt, c.name, shapes[c.name], thar_lines()) for c in chips}, None
+        return {
+            c.name: render.format_check_image(fmt, c.name, shapes[c.name], thar_lines()) for c in chips
+        }, None
     if exposure.kind is FrameKind.WAVE:
         return {c.name: render.arc_image(fmt, c.name, shapes[c.name], thar_lines()) for c in chips}, None
     if exposure.kind is FrameKind.ORDER_DEFINITION:
@@ -87,7 +91,9 @@ def _render(item: PlannedExposure, fmt: SpectralFormat, seed: int) -> tuple[dict
     lines = star_lines(star, seed)
     scaled = _scaled_star(star, exposure)
     sigma = _seeing_sigma_px(exposure, fmt)
-    electrons = {c.name: render.science_image(fmt, c.name, shapes[c.name], scaled, lines, sigma[c.name]) for c in chips}
+    electrons = {
+        c.name: render.science_image(fmt, c.name, shapes[c.name], scaled, lines, sigma[c.name]) for c in chips
+    }
     snr = {c.name.lower(): expected_snr(fmt, c, exposure, scaled, lines, sigma[c.name]) for c in chips}
     return electrons, _truth(exposure, star, lines, snr)
 
@@ -144,7 +150,9 @@ def _staging_folder(out: Path) -> Iterator[Path]:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
         staging.chmod(0o777 & ~_umask())
     except OSError as error:
-        raise ConfigError(f"cannot write the simulated night under {parent}: {error.strerror or error}") from error
+        raise ConfigError(
+            f"cannot write the simulated night under {parent}: {error.strerror or error}"
+        ) from error
     try:
         yield staging
     finally:
@@ -163,7 +171,9 @@ def _publish(staging: Path, out: Path) -> None:
     if out.exists():
         clashes = [name for name in names if (out / name).exists()]
         if clashes:
-            raise ConfigError(f"{out} already holds {len(clashes)} of these frames (e.g. {clashes[0]}): choose another folder or seed")
+            raise ConfigError(
+                f"{out} already holds {len(clashes)} of these frames (e.g. {clashes[0]}): choose another folder or seed"
+            )
         if not os.access(out, os.W_OK):
             raise ConfigError(f"cannot write into {out}: permission denied")
         for name in names:

@@ -81,7 +81,9 @@ def run_cascade(raw_folder: Path, arm: str, line_refer_table: Path, workroot: Pa
     products: dict[str, list[Path]] = {"LINE_REFER_TABLE": [line_refer_table]}
     runs: dict[str, RecipeRun] = {}
     for recipe, raw_tag, needs in CASCADE:
-        frames = [(path, f"{raw_tag}_{suffix}") for path in raws[raw_tag][:1 if raw_tag == "SCI_POINT" else None]]
+        frames = [
+            (path, f"{raw_tag}_{suffix}") for path in raws[raw_tag][: 1 if raw_tag == "SCI_POINT" else None]
+        ]
         for category, paths in products.items():
             if any(category == need or category.rsplit("_", 1)[0] == need for need in needs):
                 frames.extend((path, category) for path in paths)

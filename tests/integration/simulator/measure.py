@@ -66,7 +66,11 @@ def fit_line(spectrum: Spectrum, rest: float, guess_rv_kms: float, sigma_angstro
         if np.all(np.abs(step[3]) < 1e-7):
             break
     depth, centre, sigma = params[2], params[3], abs(params[4])
-    if not (0.05 < depth < 1.0 and abs(centre - guess) < sigma_angstrom and 0.3 * sigma_angstrom < sigma < 3 * sigma_angstrom):
+    if not (
+        0.05 < depth < 1.0
+        and abs(centre - guess) < sigma_angstrom
+        and 0.3 * sigma_angstrom < sigma < 3 * sigma_angstrom
+    ):
         return None
     return LineFit(rest=rest, centre=float(centre), depth=float(depth))
 
@@ -87,8 +91,13 @@ def _numeric_jacobian(wave: np.ndarray, params: np.ndarray, pivot: float) -> np.
     return np.stack(columns, axis=1)
 
 
-def measure_rv(spectrum: Spectrum, rest_lines: list[float], depths: list[float], guess_rv_kms: float,
-               resolving_power: float) -> tuple[float, float, int]:
+def measure_rv(
+    spectrum: Spectrum,
+    rest_lines: list[float],
+    depths: list[float],
+    guess_rv_kms: float,
+    resolving_power: float,
+) -> tuple[float, float, int]:
     """(clipped mean RV, its standard error, lines used) from isolated injected lines inside the spectrum."""
     low, high = spectrum.wave_angstrom.min() + EDGE_ANGSTROM, spectrum.wave_angstrom.max() - EDGE_ANGSTROM
     rest = np.asarray(rest_lines)
@@ -106,7 +115,9 @@ def measure_rv(spectrum: Spectrum, rest_lines: list[float], depths: list[float],
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(values.size)), int(values.size)
 
 
-def measure_snr(spectrum: Spectrum, rest_lines: list[float], rv_kms: float, resolving_power: float) -> tuple[float, float]:
+def measure_snr(
+    spectrum: Spectrum, rest_lines: list[float], rv_kms: float, resolving_power: float
+) -> tuple[float, float]:
     """(median S/N from the scatter around a smooth continuum away from lines, median FLUX/ERR)."""
     wave, flux = spectrum.wave_angstrom, spectrum.flux
     shifted = np.asarray(rest_lines) * (1.0 + rv_kms / SPEED_OF_LIGHT_KMS)

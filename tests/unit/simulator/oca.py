@@ -20,8 +20,12 @@ def classification_rules(path: Path) -> list[tuple[str, str]]:
     for condition, category in _RULE.findall(path.read_text()):
         if "PRO.CATG" in condition:
             continue
-        expression = _LIKE.sub(lambda m: f"_like(h.get({m.group(1)!r}), {m.group(2)!r})", " ".join(condition.split()))
-        expression = _COMPARE.sub(lambda m: f"_cmp(h.get({m.group(1)!r}), {m.group(2)!r}, {m.group(3)})", expression)
+        expression = _LIKE.sub(
+            lambda m: f"_like(h.get({m.group(1)!r}), {m.group(2)!r})", " ".join(condition.split())
+        )
+        expression = _COMPARE.sub(
+            lambda m: f"_cmp(h.get({m.group(1)!r}), {m.group(2)!r}, {m.group(3)})", expression
+        )
         rules.append((expression, category))
     return rules
 
@@ -57,8 +61,12 @@ def _cmp(value: object, operator: str, expected: object) -> bool:
         except (TypeError, ValueError):
             return False
     return {
-        "==": value == expected, "!=": value != expected, ">=": value >= expected,  # type: ignore[operator]
-        "<=": value <= expected, ">": value > expected, "<": value < expected,  # type: ignore[operator]
+        "==": value == expected,
+        "!=": value != expected,
+        ">=": value >= expected,  # type: ignore[operator]
+        "<=": value <= expected,
+        ">": value > expected,
+        "<": value < expected,  # type: ignore[operator]
     }[operator]
 
 
