@@ -20,6 +20,7 @@ EVENING_TWILIGHT_UTC = time(23, 40)
 MORNING_START_UTC = time(10, 30)
 OVERHEAD_S = 35.0
 TARGET_ACQUISITION_S = 420.0
+MAX_AIRMASS = 1.8
 CALIBRATION_EXPTIME_S: dict[FrameKind, float] = {
     FrameKind.BIAS: 0.0,
     FrameKind.FORMAT_CHECK: 8.0,
@@ -194,10 +195,14 @@ def _template(
 
 def _science(plan: NightPlan, start: datetime, rng: np.random.Generator) -> list[PlannedExposure]:
     planned: list[PlannedExposure] = []
-    stars = [STARS[i] for i in rng.permutation(len(STARS))[: plan.targets]]
+    candidates = [STARS[i] for i in rng.permutation(len(STARS))]
     clock = start
-    for number, star in enumerate(stars, start=1):
+    for number in range(1, plan.targets + 1):
         clock += timedelta(seconds=TARGET_ACQUISITION_S)
+        # Like a night astronomer: any star not yet observed that is well up now, else the highest.
+        well_up = [candidate for candidate in candidates if airmass(candidate, clock) <= MAX_AIRMASS]
+        star = well_up[0] if well_up else min(candidates, key=lambda candidate: airmass(candidate, clock))
+        candidates.remove(star)
         template_start = clock.replace(microsecond=0)
         for index, setting in enumerate(plan.settings, start=1):
             clock += timedelta(seconds=float(rng.uniform(1.0, 4.0)))

@@ -133,6 +133,10 @@ def _truth(exposure: Exposure, star: Star, lines: AbsorptionLines, snr: dict[str
         "line_depths": lines.depths,
         "line_depths_meaning": "central depth of the intrinsic Gaussian line before instrumental broadening",
         "expected_snr": {"blue": snr.get("blue"), "redl": snr.get("redl"), "redu": snr.get("redu")},
+        "expected_snr_meaning": (
+            "median over the merged spectrum (step 2/3 pixel) of the photon + read noise S/N of optimal "
+            "extraction, orders adding in quadrature where they overlap; null for chips not exposed"
+        ),
         "teff_k": star.teff_k,
         "continuum_electrons_per_angstrom_5500": star.electrons_per_angstrom,
         "exptime_s": exposure.exptime_s,

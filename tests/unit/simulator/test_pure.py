@@ -96,6 +96,7 @@ def test_erf_and_pixel_fractions_are_accurate():
     assert fractions.sum() == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.esorex  # reads the rule file the pipeline package installs
 def test_every_simulated_frame_is_classified_by_esos_own_rules():
     rules = classification_rules(oca_rules_file())
     plan = night_plan(NIGHT, "demo")
