@@ -207,11 +207,16 @@ class ClassificationSource(_Rule):
 def load_association_rules(instrument_mode: str) -> AssociationRules:
     """Load, validate and cross-check `shared/instruments/<mode>/association.toml`."""
     path = mode_dir(instrument_mode) / ASSOCIATION_FILE
-    rules = load_toml_model(path, AssociationRules)
-    check_references(rules, path)
+    rules = load_association_file(path)
     if rules.instrument_mode != instrument_mode:
         raise ConfigError(f"{path}:{_line_of_value(path, rules.instrument_mode)}: instrument_mode is "
                           f"{rules.instrument_mode!r}, the folder is for {instrument_mode!r}")
+    return rules
+
+
+def load_association_file(path: Path) -> AssociationRules:
+    rules = load_toml_model(path, AssociationRules)
+    check_references(rules, path)
     return rules
 
 

@@ -1,0 +1,96 @@
+"""Read a night (or a range of nights) from the archive and classify every raw file.
+
+A file the archive could not read as FITS, or that lacks a keyword the association rules
+read for its category, is UNCLASSIFIED with the reason; the rest of the night goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from services.fetcher.classification import UNCLASSIFIED, Classifier
+from services.fetcher.rules import RuleSet, load_classification_source
+from shared.pipeline_install import oca_rules_file
+from shared.rawarchive.models import RawFileInfo
+
+if TYPE_CHECKING:
+    from shared.rawarchive.client import RawArchiveClient
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedFrame:
+    """A raw file of the archive with the category the rules gave it (or UNCLASSIFIED and why)."""
+
+    info: RawFileInfo
+    category: str
+    reason: str
+
+    @property
+    def arcfile(self) -> str:
+        return self.info.arcfile
+
+    @property
+    def night(self) -> date:
+        return self.info.night
+
+    @property
+    def header(self) -> Mapping[str, Any]:
+        return self.info.header
+
+    @property
+    def is_classified(self) -> bool:
+        return self.category != UNCLASSIFIED
+
+
+@dataclass(frozen=True, slots=True)
+class NightFrames:
+    frames: tuple[ClassifiedFrame, ...]
+
+    @property
+    def classified(self) -> list[ClassifiedFrame]:
+        return [frame for frame in self.frames if frame.is_classified]
+
+    @property
+    def unclassified(self) -> list[ClassifiedFrame]:
+        return [frame for frame in self.frames if not frame.is_classified]
+
+    def raw_infos(self) -> dict[str, RawFileInfo]:
+        return {frame.arcfile: frame.info for frame in self.frames}
+
+
+def load_classifier(instrument_mode: str) -> Classifier:
+    """The classifier of a mode, from the OCA file its pipeline plugin installs."""
+    return Classifier.from_file(oca_rules_file(load_classification_source(instrument_mode).oca_plugin))
+
+
+async def read_nights(
+    client: RawArchiveClient,
+    instrument: str,
+    first: date,
+    last: date,
+    classifier: Classifier,
+    rule_set: RuleSet,
+) -> NightFrames:
+    """List the nights `first`..`last` from the archive and classify each file."""
+    listing = await client.list_raw(instrument, first, last if last != first else None)
+    return classify_listing(listing, classifier, rule_set)
+
+
+def classify_listing(listing: Iterable[RawFileInfo], classifier: Classifier, rule_set: RuleSet) -> NightFrames:
+    return NightFrames(tuple(classify_file(info, classifier, rule_set) for info in listing))
+
+
+def classify_file(info: RawFileInfo, classifier: Classifier, rule_set: RuleSet) -> ClassifiedFrame:
+    if info.error:
+        return ClassifiedFrame(info, UNCLASSIFIED, f"unreadable: {info.error}")
+    result = classifier.classify(info.header)
+    if not result.is_classified:
+        return ClassifiedFrame(info, UNCLASSIFIED, result.reason)
+    missing = [key for key in rule_set.keywords_read(result.category) if info.header.get(key) is None]
+    if missing:
+        reason = f"{result.category} but missing {', '.join(missing)} (read by the association rules)"
+        return ClassifiedFrame(info, UNCLASSIFIED, reason)
+    return ClassifiedFrame(info, result.category, result.reason)
