@@ -1,0 +1,261 @@
+"""The ledger of date requests, campaigns and AB states, and the processing history.
+
+Because the embedded broker forgets on restart, this ledger is what `phoenix reconcile`
+re-publishes from, and what the processing-history website shows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.archive.models import AbRecord, AbState, AbTransition, Campaign, Request, RequestState
+from shared.archive.types import utc_now
+from shared.archive.upsert import insert
+from shared.contracts import AssociationBlock, DateRequested, ProcessingMode
+
+FINISHED_REQUEST_STATES = (RequestState.DONE, RequestState.FAILED)
+
+
+@dataclass(frozen=True)
+class NightSummary:
+    """One line of the processing-history website."""
+
+    night: date
+    calibration_abs: int = 0
+    science_abs: int = 0
+    states: dict[AbState, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.calibration_abs + self.science_abs
+
+    @property
+    def ingested(self) -> int:
+        return self.states.get(AbState.INGESTED, 0)
+
+    @property
+    def failed(self) -> int:
+        return self.states.get(AbState.FAILED, 0)
+
+
+async def record_request(
+    session: AsyncSession, request: DateRequested, *, rules_version: str = "", pipeline_version: str = ""
+) -> bool:
+    """Enter a date request as RECEIVED; False if it was already there (a redelivery)."""
+    now = utc_now()
+    statement = (
+        insert(session, Request)
+        .values(
+            request_id=request.request_id,
+            instrument_mode=request.instrument_mode,
+            night=request.night,
+            night_to=request.night_to,
+            mode=request.mode.value,
+            campaign_id=request.campaign_id,
+            priority=request.priority,
+            reprocess=request.reprocess,
+            state=RequestState.RECEIVED,
+            reason="",
+            rules_version=rules_version,
+            pipeline_version=pipeline_version,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Request.request_id])
+    )
+    return (await session.execute(statement)).rowcount == 1
+
+
+async def set_request_state(session: AsyncSession, request_id: uuid.UUID, state: RequestState, reason: str = "") -> bool:
+    """False if the request is unknown."""
+    statement = (
+        update(Request)
+        .where(Request.request_id == request_id)
+        .values(state=state, reason=reason, updated_at=utc_now())
+    )
+    return (await session.execute(statement)).rowcount == 1
+
+
+async def get_request(session: AsyncSession, request_id: uuid.UUID) -> Request | None:
+    return await session.get(Request, request_id)
+
+
+async def unfinished_requests(session: AsyncSession) -> list[Request]:
+    """Requests neither DONE nor FAILED, oldest first: what reconciliation looks at."""
+    statement = select(Request).where(Request.state.not_in(FINISHED_REQUEST_STATES)).order_by(Request.created_at)
+    return list((await session.scalars(statement)).all())
+
+
+async def record_campaign(
+    session: AsyncSession,
+    campaign_id: str,
+    instrument_mode: str,
+    night_from: date,
+    night_to: date,
+    mode: ProcessingMode,
+    description: str = "",
+) -> bool:
+    """Enter a campaign; False if one with this id exists (it is left as it is)."""
+    statement = (
+        insert(session, Campaign)
+        .values(
+            campaign_id=campaign_id,
+            instrument_mode=instrument_mode,
+            night_from=night_from,
+            night_to=night_to,
+            mode=mode.value,
+            description=description,
+            created_at=utc_now(),
+        )
+        .on_conflict_do_nothing(index_elements=[Campaign.campaign_id])
+    )
+    return (await session.execute(statement)).rowcount == 1
+
+
+async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign | None:
+    return await session.get(Campaign, campaign_id)
+
+
+async def requests_of_campaign(session: AsyncSession, campaign_id: str) -> list[Request]:
+    statement = select(Request).where(Request.campaign_id == campaign_id).order_by(Request.night)
+    return list((await session.scalars(statement)).all())
+
+
+async def record_ab_state(
+    session: AsyncSession,
+    ab: AssociationBlock,
+    state: AbState,
+    *,
+    event_id: uuid.UUID,
+    request_id: uuid.UUID,
+    service: str,
+    reason: str = "",
+    at: datetime | None = None,
+) -> bool:
+    """Record that `ab` reached `state` because of event `event_id`: a history row, and the AB
+    (inserted or brought up to date) in the ledger.
+
+    Idempotent: the same (AB, event, state) recorded again changes nothing and returns False.
+    """
+    if await _transition_recorded(session, ab.ab_id, event_id, state):
+        return False
+    at = at or utc_now()
+    await _upsert_ab(session, ab, state, request_id=request_id, reason=reason, at=at)
+    # The unique (ab_id, event_id, state) constraint is the guard should the same event be
+    # recorded concurrently; both writers then wrote the same AB row anyway.
+    history = (
+        insert(session, AbTransition)
+        .values(ab_id=ab.ab_id, state=state, reason=reason, event_id=event_id, service=service, at=at)
+        .on_conflict_do_nothing(index_elements=[AbTransition.ab_id, AbTransition.event_id, AbTransition.state])
+    )
+    return (await session.execute(history)).rowcount == 1
+
+
+async def _transition_recorded(session: AsyncSession, ab_id: str, event_id: uuid.UUID, state: AbState) -> bool:
+    statement = select(AbTransition.id).where(
+        AbTransition.ab_id == ab_id, AbTransition.event_id == event_id, AbTransition.state == state
+    )
+    return (await session.scalar(statement)) is not None
+
+
+async def _upsert_ab(
+    session: AsyncSession, ab: AssociationBlock, state: AbState, *, request_id: uuid.UUID, reason: str, at: datetime
+) -> None:
+    columns = {
+        "request_id": request_id,
+        "instrument_mode": ab.instrument_mode,
+        "night": ab.night,
+        "mode": ab.mode.value,
+        "dpr_catg": ab.dpr_catg,
+        "raw_type": ab.raw_type,
+        "recipe": ab.recipe,
+        "completeness": ab.completeness.value,
+        "state": state,
+        "reason": reason,
+        "ab": ab.model_dump(mode="json"),
+        "depends_on": list(ab.depends_on),
+        "updated_at": at,
+    }
+    statement = (
+        insert(session, AbRecord)
+        .values(ab_id=ab.ab_id, created_at=at, **columns)
+        .on_conflict_do_update(index_elements=[AbRecord.ab_id], set_=columns)
+    )
+    await session.execute(statement)
+
+
+async def get_ab(session: AsyncSession, ab_id: str) -> AbRecord | None:
+    return await session.get(AbRecord, ab_id)
+
+
+async def ab_states(session: AsyncSession, ab_ids: Iterable[str]) -> dict[str, AbState]:
+    """Current state of each known AB among `ab_ids` (e.g. to check an AB's dependencies)."""
+    wanted = list(ab_ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(select(AbRecord.ab_id, AbRecord.state).where(AbRecord.ab_id.in_(wanted)))
+    return {ab_id: state for ab_id, state in rows.tuples()}
+
+
+async def abs_of_request(session: AsyncSession, request_id: uuid.UUID) -> list[AbRecord]:
+    statement = select(AbRecord).where(AbRecord.request_id == request_id).order_by(AbRecord.ab_id)
+    return list((await session.scalars(statement)).all())
+
+
+async def abs_of_night(session: AsyncSession, instrument_mode: str, night: date) -> list[AbRecord]:
+    statement = (
+        select(AbRecord)
+        .where(AbRecord.instrument_mode == instrument_mode, AbRecord.night == night)
+        .order_by(AbRecord.ab_id)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def waiting_abs(session: AsyncSession, instrument_mode: str | None = None) -> list[AbRecord]:
+    """ABs in WAITING (for the certified products of the ABs they depend on), oldest first."""
+    statement = select(AbRecord).where(AbRecord.state == AbState.WAITING).order_by(AbRecord.created_at, AbRecord.ab_id)
+    if instrument_mode is not None:
+        statement = statement.where(AbRecord.instrument_mode == instrument_mode)
+    return list((await session.scalars(statement)).all())
+
+
+async def ab_history(session: AsyncSession, ab_id: str) -> list[AbTransition]:
+    """Every recorded transition of one AB, in the order they were recorded."""
+    statement = select(AbTransition).where(AbTransition.ab_id == ab_id).order_by(AbTransition.at, AbTransition.id)
+    return list((await session.scalars(statement)).all())
+
+
+async def nights_summary(
+    session: AsyncSession, instrument_mode: str, night_from: date | None = None, night_to: date | None = None
+) -> list[NightSummary]:
+    """Per night (newest first): calibration and science AB counts and counts per current state."""
+    statement = (
+        select(AbRecord.night, AbRecord.dpr_catg, AbRecord.state, func.count())
+        .where(AbRecord.instrument_mode == instrument_mode)
+        .group_by(AbRecord.night, AbRecord.dpr_catg, AbRecord.state)
+    )
+    if night_from is not None:
+        statement = statement.where(AbRecord.night >= night_from)
+    if night_to is not None:
+        statement = statement.where(AbRecord.night <= night_to)
+    return _summaries((await session.execute(statement)).tuples())
+
+
+def _summaries(rows: Iterable[tuple[date, str, AbState, int]]) -> list[NightSummary]:
+    calibration: Counter[date] = Counter()
+    science: Counter[date] = Counter()
+    states: dict[date, Counter[AbState]] = {}
+    for night, dpr_catg, state, count in rows:
+        (science if "SCIENCE" in dpr_catg.upper() else calibration)[night] += count
+        states.setdefault(night, Counter())[state] += count
+    return [
+        NightSummary(night, calibration[night], science[night], dict(states[night]))
+        for night in sorted(states, reverse=True)
+    ]

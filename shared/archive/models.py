@@ -1,0 +1,369 @@
+"""The archive tables, as SQLAlchemy 2 declarative models (one schema for PostgreSQL and SQLite).
+
+Migrations in `migrations/versions/` create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.archive.types import JsonDocument, UtcDateTime, utc_now
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+AB_ID = String(200)
+PRODUCT_ID = String(64)
+SHA256 = String(64)
+CURRENT_ONLY = text("status = 'CURRENT'")
+
+
+class RequestState(StrEnum):
+    RECEIVED = "RECEIVED"
+    FETCHED = "FETCHED"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+class AbState(StrEnum):
+    CREATED = "CREATED"
+    WAITING = "WAITING"
+    STAGED = "STAGED"
+    PROCESSED = "PROCESSED"
+    FAILED = "FAILED"
+    SCORED = "SCORED"
+    CERTIFIED = "CERTIFIED"
+    REJECTED = "REJECTED"
+    REVIEW = "REVIEW"
+    INGESTED = "INGESTED"
+    INCOMPLETE = "INCOMPLETE"
+
+
+class ReviewState(StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+
+
+class ProductStatus(StrEnum):
+    CURRENT = "CURRENT"
+    OBSOLETE = "OBSOLETE"
+    DEPRECATED = "DEPRECATED"
+
+
+class ProvenanceKind(StrEnum):
+    RAW = "RAW"
+    MCALIB = "MCALIB"
+
+
+class CalibrationStatus(StrEnum):
+    CURRENT = "CURRENT"
+    RETIRED = "RETIRED"
+
+
+class Scope(StrEnum):
+    READ = "read"
+    DOWNLOAD = "download"
+    SUBMIT = "submit"
+    ADMIN = "admin"
+    """Grants every other scope too."""
+
+
+def state_column(enum: type[StrEnum]) -> Enum:
+    """A short string column holding an enum's values; no database enum type and no CHECK, so
+    adding a member never needs a migration."""
+    return Enum(enum, native_enum=False, create_constraint=False, length=16, values_callable=_values)
+
+
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)
+
+
+class Request(Timestamps, Base):
+    """The ledger of date requests."""
+
+    __tablename__ = "requests"
+    __table_args__ = (Index(None, "instrument_mode", "night"), Index(None, "state"), Index(None, "campaign_id"))
+
+    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    instrument_mode: Mapped[str] = mapped_column(String(64))
+    night: Mapped[date] = mapped_column(Date)
+    night_to: Mapped[date | None] = mapped_column(Date)
+    mode: Mapped[str] = mapped_column(String(16))
+    campaign_id: Mapped[str | None] = mapped_column(String(128))
+    priority: Mapped[int] = mapped_column(SmallInteger, default=5)
+    reprocess: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[RequestState] = mapped_column(state_column(RequestState), default=RequestState.RECEIVED)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    rules_version: Mapped[str] = mapped_column(String(64), default="")
+    pipeline_version: Mapped[str] = mapped_column(String(128), default="")
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    campaign_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    instrument_mode: Mapped[str] = mapped_column(String(64))
+    night_from: Mapped[date] = mapped_column(Date)
+    night_to: Mapped[date] = mapped_column(Date)
+    mode: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class AbRecord(Timestamps, Base):
+    """The AB ledger: each AB's current state and its full description."""
+
+    __tablename__ = "association_blocks"
+    __table_args__ = (Index(None, "instrument_mode", "night"), Index(None, "state"), Index(None, "request_id"))
+
+    ab_id: Mapped[str] = mapped_column(AB_ID, primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, comment="The last request that touched the AB.")
+    instrument_mode: Mapped[str] = mapped_column(String(64))
+    night: Mapped[date] = mapped_column(Date)
+    mode: Mapped[str] = mapped_column(String(16))
+    dpr_catg: Mapped[str] = mapped_column(String(32))
+    raw_type: Mapped[str] = mapped_column(String(64))
+    recipe: Mapped[str] = mapped_column(String(64))
+    completeness: Mapped[str] = mapped_column(String(16))
+    state: Mapped[AbState] = mapped_column(state_column(AbState))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    ab: Mapped[dict[str, Any]] = mapped_column(JsonDocument, comment="AssociationBlock.model_dump(mode='json').")
+    depends_on: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+
+    history: Mapped[list[AbTransition]] = relationship(
+        back_populates="record", lazy="raise", order_by="AbTransition.id", passive_deletes=True
+    )
+
+
+class AbTransition(Base):
+    """One row per AB state change, for the processing-history website."""
+
+    __tablename__ = "ab_history"
+    __table_args__ = (UniqueConstraint("ab_id", "event_id", "state"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    ab_id: Mapped[str] = mapped_column(ForeignKey("association_blocks.ab_id", ondelete="CASCADE"), index=True)
+    state: Mapped[AbState] = mapped_column(state_column(AbState))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    service: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    record: Mapped[AbRecord] = relationship(back_populates="history", lazy="raise")
+
+
+class Qc1Value(Base):
+    """The QC1 database: one measured (and possibly scored) parameter of one product."""
+
+    __tablename__ = "qc1_values"
+    __table_args__ = (
+        UniqueConstraint("ab_id", "product", "parameter"),
+        Index("ix_qc1_values_setting_history", "instrument_mode", "raw_type", "setting_key", "parameter", "night"),
+        Index(None, "instrument_mode", "parameter", "night"),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    ab_id: Mapped[str] = mapped_column(AB_ID)
+    instrument_mode: Mapped[str] = mapped_column(String(64))
+    night: Mapped[date] = mapped_column(Date)
+    raw_type: Mapped[str] = mapped_column(String(64))
+    setting_key: Mapped[str] = mapped_column(
+        String(255), default="", comment="Instrument setting the value belongs to, e.g. 'DET.WIN1.BINX=2'."
+    )
+    product: Mapped[str] = mapped_column(String(255))
+    parameter: Mapped[str] = mapped_column(String(128))
+    value: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    score: Mapped[int | None] = mapped_column(SmallInteger, comment="0 OK, 1 outlier, NULL unscored.")
+    grade: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text, default="")
+    threshold_set: Mapped[str] = mapped_column(String(128), default="")
+    measured_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class Review(Base):
+    """The certifier's review queue: one row per AB held for a person."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index(None, "state", "created_at"),)
+
+    ab_id: Mapped[str] = mapped_column(AB_ID, primary_key=True)
+    state: Mapped[ReviewState] = mapped_column(state_column(ReviewState), default=ReviewState.PENDING)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    event: Mapped[dict[str, Any]] = mapped_column(JsonDocument, comment="The qc-scored event, so a decision can flow on.")
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Release(Base):
+    __tablename__ = "releases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), index=True)
+    release_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text, default="", comment="Markdown.")
+    threshold_set: Mapped[str | None] = mapped_column(String(128))
+
+
+class Product(Base):
+    """The product catalogue (ObsCore-like)."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        Index(None, "dec", "ra"),
+        Index(None, "wavelength_min_nm", "wavelength_max_nm"),
+        Index(None, "night"),
+        Index(None, "ab_id"),
+        Index(None, "release_name"),
+        # The guard against two CURRENT versions of one product, even under concurrent ingestion.
+        Index(
+            "uq_products_lineage_current",
+            "lineage_key",
+            unique=True,
+            postgresql_where=CURRENT_ONLY,
+            sqlite_where=CURRENT_ONLY,
+        ),
+    )
+
+    product_id: Mapped[str] = mapped_column(PRODUCT_ID, primary_key=True)
+    ab_id: Mapped[str] = mapped_column(AB_ID)
+    lineage_key: Mapped[str] = mapped_column(
+        SHA256, comment="Hash of AB, product category, arm and raw inputs: versions of one product share it."
+    )
+    instrument: Mapped[str] = mapped_column(String(32))
+    night: Mapped[date | None] = mapped_column(Date)
+    target_name: Mapped[str] = mapped_column(String(255), default="")
+    ra: Mapped[float | None] = mapped_column(Float, comment="ICRS right ascension [deg].")
+    dec: Mapped[float | None] = mapped_column(Float, comment="ICRS declination [deg].")
+    x: Mapped[float | None] = mapped_column(Float, comment="Unit vector of (ra, dec), for cone search.")
+    y: Mapped[float | None] = mapped_column(Float)
+    z: Mapped[float | None] = mapped_column(Float)
+    t_min: Mapped[float | None] = mapped_column(Float, comment="Start of exposure [MJD].")
+    t_max: Mapped[float | None] = mapped_column(Float, comment="End of exposure [MJD].")
+    exposure_seconds: Mapped[float | None] = mapped_column(Float)
+    wavelength_min_nm: Mapped[float | None] = mapped_column(Float)
+    wavelength_max_nm: Mapped[float | None] = mapped_column(Float)
+    resolving_power: Mapped[float | None] = mapped_column(Float)
+    snr: Mapped[float | None] = mapped_column(Float)
+    calib_level: Mapped[int] = mapped_column(SmallInteger, default=2)
+    file_size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(SHA256)
+    access_uri: Mapped[str] = mapped_column(String(1024))
+    prodcatg: Mapped[str] = mapped_column(String(64))
+    arm: Mapped[str] = mapped_column(String(16), default="")
+    status: Mapped[ProductStatus] = mapped_column(state_column(ProductStatus), default=ProductStatus.CURRENT)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    supersedes: Mapped[str | None] = mapped_column(ForeignKey("products.product_id"))
+    release_name: Mapped[str | None] = mapped_column(ForeignKey("releases.name"))
+    ingested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    provenance: Mapped[list[ProductProvenance]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", passive_deletes=True, order_by="ProductProvenance.id"
+    )
+    files: Mapped[list[ProductFile]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", passive_deletes=True, order_by="ProductFile.id"
+    )
+
+
+# Case-insensitive target search: the expression index serves `lower(target_name) = lower(:name)`.
+Index("ix_products_target_name_lower", func.lower(Product.target_name))
+
+
+class ProductProvenance(Base):
+    """An input of a product: a raw frame or a master calibration."""
+
+    __tablename__ = "product_provenance"
+    __table_args__ = (UniqueConstraint("product_id", "kind", "name"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.product_id", ondelete="CASCADE"))
+    kind: Mapped[ProvenanceKind] = mapped_column(state_column(ProvenanceKind))
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(SHA256, default="")
+
+
+class ProductFile(Base):
+    """An ancillary file of a product: preview PNG, QC report PNG, processing log."""
+
+    __tablename__ = "product_files"
+    __table_args__ = (UniqueConstraint("product_id", "name"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.product_id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32), comment="e.g. PREVIEW, QC_REPORT, LOG.")
+    name: Mapped[str] = mapped_column(String(255))
+    uri: Mapped[str] = mapped_column(String(1024))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+
+
+class Calibration(Base):
+    """A master calibration phoenix produced and registered in the calibration store."""
+
+    __tablename__ = "calibrations"
+    __table_args__ = (Index(None, "pro_catg", "status", "mjd_obs"),)
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pro_catg: Mapped[str] = mapped_column(String(64))
+    ab_id: Mapped[str] = mapped_column(AB_ID)
+    setting: Mapped[dict[str, str]] = mapped_column(JsonDocument, default=dict)
+    mjd_obs: Mapped[float] = mapped_column(Float)
+    status: Mapped[CalibrationStatus] = mapped_column(state_column(CalibrationStatus), default=CalibrationStatus.CURRENT)
+    replaces: Mapped[str | None] = mapped_column(ForeignKey("calibrations.name"))
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class ApiToken(Base):
+    """An API token: only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    token_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[str] = mapped_column(SHA256, unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
