@@ -1,19 +1,111 @@
 """QC: products-ready → qc-scored.
 
-Walking skeleton (issue 2): forwards the products with no QC parameters.
-Issue 6 replaces this handler with QC extraction and scoring.
+Extracts the QC parameters of an AB's products, scores them against the threshold set valid
+for the night (or a named release's), stores them in the QC1 table, and draws the AB's QC
+report. A FAILED processing result passes through with its reason, recorded in the ledger.
 """
 
 from __future__ import annotations
 
-from shared.bus.runtime import ServiceContext, ServiceSpec
-from shared.contracts import ProductsReady, QcScored
+import asyncio
+from datetime import date
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.qc import metrics
+from services.qc.adapters.products import SATURATED_FRACTION, ProductReader
+from services.qc.adapters.qc1 import certified_history, record_outcome
+from services.qc.dictionary import QcDictionary, load_dictionary
+from services.qc.extraction import Spectrum
+from services.qc.report import write_report
+from services.qc.scoring import score_measurements, statistical_needs
+from services.qc.settings import QcSettings
+from services.qc.thresholds import THRESHOLDS_FILE, ThresholdFile, ThresholdSet, load_thresholds
+from shared.archive import ArchiveDatabase, DatabaseSettings
+from shared.bus.runtime import ServiceSpec
+from shared.contracts import ProcessStatus, ProductKind, ProductsReady, QcScore, QcScored, StagedFile
+from shared.errors import DataError
+from shared.instruments import INSTRUMENTS_DIR
+from shared.pipeline_install import qc_dictionary_file
+from shared.settings import RuntimeSettings, load_settings
+from shared.storage import LocalFileStore, StorageSettings
 
 
-async def on_products_ready(event: ProductsReady, ctx: ServiceContext) -> list[QcScored]:
-    return [
-        QcScored.following(event, ab=event.ab, status=event.status, reason=event.reason, products=event.products)
-    ]
+@dataclass(frozen=True)
+class QcContext:
+    settings: QcSettings
+    store: LocalFileStore
+    db: ArchiveDatabase
+    dictionary: QcDictionary
+    thresholds: dict[str, ThresholdFile]
+    """Threshold files by instrument mode."""
+
+    def rules_for(self, instrument_mode: str) -> ThresholdFile:
+        rules = self.thresholds.get(instrument_mode)
+        if rules is None:
+            raise DataError(f"no {THRESHOLDS_FILE} for instrument mode {instrument_mode}")
+        return rules
 
 
-SERVICE = ServiceSpec(name="qc", handlers={ProductsReady: on_products_ready}, produces=(QcScored,))
+async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScored]:
+    ab = event.ab
+    if event.status is ProcessStatus.FAILED:
+        await record_outcome(ctx.db, event, [])
+        metrics.count(ab.raw_type, event.status.value, [])
+        return [QcScored.following(event, ab=ab, status=event.status, reason=event.reason, products=event.products)]
+
+    rules = ctx.rules_for(ab.instrument_mode)
+    threshold_set = rules.select(ab.night, ctx.settings.threshold_set)
+    reader = ProductReader(ctx.store, ctx.dictionary, rules, ctx.settings.resolving_power)
+    wanted_raw = {SATURATED_FRACTION} if threshold_set and _scores_raw_frames(threshold_set, ab.raw_type) else set()
+    measurements, spectra = await asyncio.to_thread(reader.measure, event, wanted_raw)
+
+    needs = statistical_needs(threshold_set, ab.raw_type, measurements) if threshold_set else {}
+    histories = await certified_history(ctx.db, event, needs)
+    products = [(p.name, p.pro_catg) for p in event.products if p.kind is not ProductKind.ANCILLARY]
+    scores = score_measurements(measurements, threshold_set, ab.raw_type, products, histories,
+                                no_set_reason=_no_set_reason(ctx.settings, ab.night))
+    report = await _stored_report(ctx, event, scores, spectra)
+    await record_outcome(ctx.db, event, scores)
+    metrics.count(ab.raw_type, event.status.value, [s.score for s in scores])
+    return [QcScored.following(event, ab=ab, status=event.status, reason=event.reason, products=event.products,
+                               scores=scores, report=report)]
+
+
+def _scores_raw_frames(threshold_set: ThresholdSet, raw_type: str) -> bool:
+    return any(t.parameter == SATURATED_FRACTION and t.applies(raw_type, "") for t in threshold_set.thresholds)
+
+
+def _no_set_reason(settings: QcSettings, night: date) -> str:
+    if settings.threshold_set:
+        return f"threshold set {settings.threshold_set!r} does not exist"
+    return f"no threshold set is valid for night {night}"
+
+
+async def _stored_report(ctx: QcContext, event: ProductsReady, scores: list[QcScore], spectra: dict[str, Spectrum]) -> StagedFile:
+    with tempfile.TemporaryDirectory(prefix="qc-report-") as folder:
+        path = Path(folder) / f"{event.ab.ab_id}.qc.png"
+        await asyncio.to_thread(write_report, path, event.ab, scores, spectra)
+        return await ctx.store.put(path)
+
+
+def load_all_thresholds() -> dict[str, ThresholdFile]:
+    """Every instrument mode's threshold file; a bad one stops the service, naming file and line."""
+    files = sorted(INSTRUMENTS_DIR.glob(f"*/{THRESHOLDS_FILE}"))
+    return {rules.instrument_mode: rules for rules in (load_thresholds(path) for path in files)}
+
+
+@asynccontextmanager
+async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[QcContext]:
+    settings = load_settings(QcSettings)
+    storage = load_settings(StorageSettings)
+    thresholds = load_all_thresholds()
+    dictionary = load_dictionary(qc_dictionary_file())
+    async with ArchiveDatabase.from_settings(load_settings(DatabaseSettings)) as db:
+        yield QcContext(settings, LocalFileStore(storage.store_root), db, dictionary, thresholds)
+
+
+SERVICE = ServiceSpec(name="qc", handlers={ProductsReady: on_products_ready}, produces=(QcScored,), lifespan=lifespan)

@@ -1,0 +1,38 @@
+"""The QC1 database side of QC: certified history for statistical thresholds, storing scores, the AB ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shared.archive import ArchiveDatabase
+from shared.archive.ledger import record_ab_state
+from shared.archive.models import AbState
+from shared.archive.qc1 import last_certified_values, record_qc_scores, setting_key_of
+from shared.contracts import ProcessStatus, ProductsReady, QcScore
+
+SERVICE = "qc"
+
+
+async def certified_history(db: ArchiveDatabase, event: ProductsReady, needs: Mapping[str, int]) -> dict[str, list[float]]:
+    """Past certified values (oldest first) of each parameter, same RAW_TYPE and setting, earlier nights."""
+    ab = event.ab
+    histories: dict[str, list[float]] = {}
+    async with db.session() as session:
+        for parameter, limit in needs.items():
+            rows = await last_certified_values(
+                session, ab.instrument_mode, ab.raw_type, parameter,
+                before=ab.night, limit=limit, setting_key=setting_key_of(ab.raw_match_key),
+            )
+            histories[parameter] = [row.value for row in reversed(rows) if row.value is not None]
+    return histories
+
+
+async def record_outcome(db: ArchiveDatabase, event: ProductsReady, scores: list[QcScore]) -> None:
+    """Store the QC1 values and move the AB to SCORED (or FAILED, with the processing reason)."""
+    failed = event.status is ProcessStatus.FAILED
+    async with db.session() as session:
+        await record_qc_scores(session, event.ab, scores)
+        await record_ab_state(
+            session, event.ab, AbState.FAILED if failed else AbState.SCORED,
+            event_id=event.event_id, request_id=event.correlation_id, service=SERVICE, reason=event.reason,
+        )

@@ -1,0 +1,160 @@
+"""Threshold sets as data (`shared/instruments/<mode>/qc_thresholds.toml`), versioned by validity epoch.
+
+A set names its version and the nights it is valid for; each threshold applies to products of
+some PRO.CATG or to ABs of some RAW_TYPE (fnmatch patterns) and is fixed (a range) or
+statistical (median ± k·MAD of the last N certified values, with a fixed range as fallback
+while the history is short).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shared.errors import ConfigError
+
+THRESHOLDS_FILE = "qc_thresholds.toml"
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ThresholdKind(StrEnum):
+    FIXED = "fixed"
+    STATISTICAL = "statistical"
+
+
+class Threshold(Rule):
+    applies_to: list[str] = Field(min_length=1, description="PRO.CATG or RAW_TYPE patterns (fnmatch).")
+    parameter: str = Field(min_length=1, description="Dotted QC parameter name.")
+    label: str = Field(default="", description="Short name used in messages, e.g. RON.")
+    unit: str = ""
+    kind: ThresholdKind = ThresholdKind.FIXED
+    low: float | None = None
+    high: float | None = None
+    k: float = Field(default=5.0, gt=0, description="Statistical: half-width in robust sigmas (1.4826·MAD).")
+    n: int = Field(default=30, ge=3, description="Statistical: how many recent certified values to use.")
+    min_history: int = Field(default=5, ge=3, description="Statistical: fewer values fall back to low/high.")
+    min_half_width: float = Field(default=0.0, ge=0, description="Statistical: floor of the half-width.")
+    mandatory: bool = Field(default=False, description="Missing from every product of the AB → hard failure.")
+
+    @model_validator(mode="after")
+    def _has_a_range(self) -> Self:
+        if self.kind is ThresholdKind.FIXED and self.low is None and self.high is None:
+            raise ValueError("a fixed threshold needs low and/or high")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+        return self
+
+    def applies(self, raw_type: str, pro_catg: str) -> bool:
+        return any(fnmatchcase(raw_type, p) or fnmatchcase(pro_catg, p) for p in self.applies_to)
+
+    @property
+    def name(self) -> str:
+        return self.label or self.parameter
+
+
+class NominalRange(Rule):
+    """Wavelength range of a standard setting, for the coverage QC of science spectra."""
+
+    setting: str = Field(description="Arm/chip and central wavelength, e.g. BLUE_390, REDL_580.")
+    min_nm: float = Field(gt=0)
+    max_nm: float = Field(gt=0)
+
+
+class ThresholdSet(Rule):
+    version: str = Field(min_length=1)
+    valid_from: date
+    valid_to: date | None = Field(default=None, description="First night no longer covered; open when absent.")
+    description: str = ""
+    thresholds: list[Threshold] = Field(default_factory=list)
+
+    def valid_for(self, night: date) -> bool:
+        return self.valid_from <= night and (self.valid_to is None or night < self.valid_to)
+
+    def for_product(self, raw_type: str, pro_catg: str) -> list[Threshold]:
+        return [t for t in self.thresholds if t.applies(raw_type, pro_catg)]
+
+
+class ThresholdFile(Rule):
+    instrument_mode: str
+    saturation_adu: float = Field(default=65535.0, gt=0, description="Raw pixels at or above count as saturated.")
+    nominal_ranges: list[NominalRange] = Field(default_factory=list)
+    sets: list[ThresholdSet] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _versions_are_unique(self) -> Self:
+        versions = [s.version for s in self.sets]
+        if len(set(versions)) != len(versions):
+            raise ValueError(f"threshold set versions repeat: {versions}")
+        return self
+
+    def select(self, night: date, release_set: str | None = None) -> ThresholdSet | None:
+        """The named release's set, else the set valid for the night (the latest starting one)."""
+        if release_set:
+            return next((s for s in self.sets if s.version == release_set), None)
+        valid = [s for s in self.sets if s.valid_for(night)]
+        return max(valid, key=lambda s: s.valid_from, default=None)
+
+    def nominal_range(self, setting: str) -> NominalRange | None:
+        return next((r for r in self.nominal_ranges if r.setting == setting), None)
+
+
+def load_thresholds(path: Path) -> ThresholdFile:
+    """Parse and validate a threshold file; any error names the file and its line."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read threshold file: {error.strerror}") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    try:
+        return ThresholdFile.model_validate(document)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}:{line_of(text, first['loc'])}: {where}: {first['msg']}") from None
+
+
+def line_of(text: str, location: tuple[str | int, ...]) -> int:
+    """The line of a validation error: walks `[[table]]` headers by their index, then the key."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    path: list[str] = []
+    for part, following in zip(location, (*location[1:], None)):
+        if isinstance(part, int):
+            continue
+        path.append(part)
+        if isinstance(following, int):
+            headers = [i for i in range(start, end) if _is_array_header(lines[i], path)]
+            if following < len(headers):
+                start = headers[following] + 1
+                end = _next_header_at_or_above(lines, start, end, len(path))
+                continue
+        for number in range(start, end):
+            if re.match(rf"^\s*\"?{re.escape(part)}\"?\s*=", lines[number]):
+                return number + 1
+    return start if start else 1
+
+
+def _is_array_header(line: str, path: list[str]) -> bool:
+    return line.strip().replace(" ", "") == f"[[{'.'.join(path)}]]"
+
+
+def _next_header_at_or_above(lines: list[str], start: int, end: int, depth: int) -> int:
+    """End of the current [[a.b]] table: the next header of the same or a shallower table."""
+    for number in range(start, end):
+        header = re.match(r"^\s*\[\[?\s*([\w.]+)\s*\]\]?", lines[number])
+        if header and header.group(1).count(".") + 1 <= depth:
+            return number
+    return end
