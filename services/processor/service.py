@@ -1,17 +1,100 @@
 """Processor: data-staged → products-ready.
 
-Walking skeleton (issue 2): reports each AB as processed without running a recipe.
-Issue 5 replaces this handler with the esorex worker pool and the SDP conversion.
+Each AB's recipe runs through esorex (or comes from the job store when an identical job
+finished before); a recipe that fails, overruns or finds nothing gives a FAILED result that
+flows on like any other.
 """
 
 from __future__ import annotations
 
-from shared.bus.runtime import ServiceContext, ServiceSpec
-from shared.contracts import DataStaged, ProcessStatus, ProductsReady
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from services.processor.backends.esorex import EsorexBackend
+from services.processor.jobs import JobStore, Workspace
+from services.processor.plan import plan_job
+from services.processor.recipes import RecipeCatalogue, load_all_recipes
+from services.processor.runner import JobOutcome, JobRunner
+from services.processor.settings import ProcessorSettings
+from shared.bus.runtime import ServiceSpec
+from shared.contracts import DataStaged, ProcessStatus, Product, ProductsReady
+from shared.errors import DataError
+from shared.settings import RuntimeSettings, load_settings
+from shared.storage import LocalFileStore, StorageSettings
+
+log = logging.getLogger(__name__)
 
 
-async def on_data_staged(event: DataStaged, ctx: ServiceContext) -> list[ProductsReady]:
-    return [ProductsReady.following(event, ab=event.ab, status=ProcessStatus.SUCCESSFUL)]
+@dataclass(frozen=True)
+class ProcessorContext:
+    settings: ProcessorSettings
+    recipes: dict[str, RecipeCatalogue]
+    store: LocalFileStore
+    runner: JobRunner
 
 
-SERVICE = ServiceSpec(name="processor", handlers={DataStaged: on_data_staged}, produces=(ProductsReady,))
+async def on_data_staged(event: DataStaged, ctx: ProcessorContext) -> list[ProductsReady]:
+    try:
+        plan = plan_job(event.ab, ctx.recipes, ctx.store, ctx.settings.default_timeout_seconds)
+        outcome = await ctx.runner.run(plan)
+    except DataError as error:
+        return [ProductsReady.following(event, ab=event.ab, status=ProcessStatus.FAILED, reason=str(error))]
+    return [products_ready(event, outcome)]
+
+
+def products_ready(event: DataStaged, outcome: JobOutcome) -> ProductsReady:
+    record = outcome.record
+    products = [
+        Product(name=p.name, pro_catg=p.pro_catg, kind=p.kind, file=p.file, qc=p.qc)
+        for p in record.products
+        if outcome.successful and p.kind is not None and p.file is not None
+    ]
+    return ProductsReady.following(
+        event,
+        ab=event.ab,
+        status=ProcessStatus.SUCCESSFUL if outcome.successful else ProcessStatus.FAILED,
+        reason=outcome.reason,
+        products=products,
+        log=record.log,
+        job_key=record.job_key,
+        reused=outcome.reused,
+        pipeline_version=f"{record.pipeline_version} {record.esorex_version}",
+        duration_seconds=record.duration_seconds,
+    )
+
+
+@asynccontextmanager
+async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[ProcessorContext]:
+    settings = load_settings(ProcessorSettings)
+    data_dir = load_settings(StorageSettings).data_dir
+    if "concurrency" not in runtime.model_fields_set:
+        # One recipe per core unless PHOENIX_CONCURRENCY says otherwise (the runtime's default suits I/O-bound services).
+        runtime.concurrency = os.cpu_count() or 1
+    recipes = load_all_recipes()
+    backend = await EsorexBackend.installed()
+    workspace = Workspace(data_dir / "work", settings.keep_failed_workdirs)
+    swept = workspace.sweep_abandoned(older_than_seconds=2 * _longest_timeout(recipes, settings))
+    if swept:
+        log.info("removed %d work folders abandoned by killed replicas", len(swept))
+    store = LocalFileStore(data_dir / "store")
+    runner = JobRunner(backend, JobStore(data_dir / "jobs"), workspace, store, settings.omp_threads)
+    log.info(
+        "processor ready: %s %s, %d recipes at once, %d OMP threads each, recipes for %s",
+        backend.pipeline_version, backend.esorex_version, runtime.concurrency, settings.omp_threads, ", ".join(recipes),
+    )
+    yield ProcessorContext(settings=settings, recipes=recipes, store=store, runner=runner)
+
+
+def _longest_timeout(recipes: dict[str, RecipeCatalogue], settings: ProcessorSettings) -> float:
+    return max(
+        [r.timeout_seconds or settings.default_timeout_seconds for c in recipes.values() for r in c.recipes.values()]
+        + [settings.default_timeout_seconds]
+    )
+
+
+SERVICE = ServiceSpec(
+    name="processor", handlers={DataStaged: on_data_staged}, produces=(ProductsReady,), lifespan=lifespan
+)
