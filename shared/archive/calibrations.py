@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.archive.models import Calibration, CalibrationStatus
 from shared.archive.types import utc_now
-from shared.archive.upsert import insert
+from shared.archive.upsert import insert, rows_written
 
 
 async def register_calibration(
@@ -40,7 +40,7 @@ async def register_calibration(
         )
         .on_conflict_do_nothing(index_elements=[Calibration.name])
     )
-    if (await session.execute(statement)).rowcount == 1 and replaces is not None:
+    if await rows_written(session, statement) == 1 and replaces is not None:
         await retire_calibration(session, replaces)
     fresh = select(Calibration).where(Calibration.name == name).execution_options(populate_existing=True)
     return (await session.scalars(fresh)).one()

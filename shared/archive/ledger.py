@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.archive.models import AbRecord, AbState, AbTransition, Campaign, Request, RequestState
 from shared.archive.types import utc_now
-from shared.archive.upsert import insert
+from shared.archive.upsert import insert, rows_written
 from shared.contracts import AssociationBlock, DateRequested, ProcessingMode
 
 FINISHED_REQUEST_STATES = (RequestState.DONE, RequestState.FAILED)
@@ -70,7 +70,7 @@ async def record_request(
         )
         .on_conflict_do_nothing(index_elements=[Request.request_id])
     )
-    return (await session.execute(statement)).rowcount == 1
+    return await rows_written(session, statement) == 1
 
 
 async def set_request_state(session: AsyncSession, request_id: uuid.UUID, state: RequestState, reason: str = "") -> bool:
@@ -116,7 +116,7 @@ async def record_campaign(
         )
         .on_conflict_do_nothing(index_elements=[Campaign.campaign_id])
     )
-    return (await session.execute(statement)).rowcount == 1
+    return await rows_written(session, statement) == 1
 
 
 async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign | None:
@@ -155,7 +155,7 @@ async def record_ab_state(
         .values(ab_id=ab.ab_id, state=state, reason=reason, event_id=event_id, service=service, at=at)
         .on_conflict_do_nothing(index_elements=[AbTransition.ab_id, AbTransition.event_id, AbTransition.state])
     )
-    return (await session.execute(history)).rowcount == 1
+    return await rows_written(session, history) == 1
 
 
 async def _transition_recorded(session: AsyncSession, ab_id: str, event_id: uuid.UUID, state: AbState) -> bool:
@@ -201,7 +201,7 @@ async def ab_states(session: AsyncSession, ab_ids: Iterable[str]) -> dict[str, A
     if not wanted:
         return {}
     rows = await session.execute(select(AbRecord.ab_id, AbRecord.state).where(AbRecord.ab_id.in_(wanted)))
-    return {ab_id: state for ab_id, state in rows.tuples()}
+    return {ab_id: state for ab_id, state in rows}
 
 
 async def abs_of_request(session: AsyncSession, request_id: uuid.UUID) -> list[AbRecord]:
@@ -245,7 +245,7 @@ async def nights_summary(
         statement = statement.where(AbRecord.night >= night_from)
     if night_to is not None:
         statement = statement.where(AbRecord.night <= night_to)
-    return _summaries((await session.execute(statement)).tuples())
+    return _summaries(await session.execute(statement))
 
 
 def _summaries(rows: Iterable[tuple[date, str, AbState, int]]) -> list[NightSummary]:

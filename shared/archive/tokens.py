@@ -53,7 +53,7 @@ async def verify_token(
 
 
 def is_usable(token: ApiToken, now: datetime) -> bool:
-    if token.revoked_at is not None and token.revoked_at <= now:
+    if token.revoked_at is not None:
         return False
     return token.expires_at is None or now < token.expires_at
 

@@ -12,3 +12,10 @@ def insert(session: AsyncSession, model: type[DeclarativeBase]) -> postgresql.In
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+async def rows_written(session: AsyncSession, statement: postgresql.Insert | sqlite.Insert) -> int:
+    """How many rows an INSERT … ON CONFLICT wrote: 0 when the conflict clause skipped them."""
+    # Without preserve_rowcount, psycopg reports -1 for INSERT.
+    result = await session.execute(statement, execution_options={"preserve_rowcount": True})
+    return result.rowcount
