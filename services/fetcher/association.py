@@ -32,6 +32,7 @@ rejected.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 from collections import defaultdict
@@ -202,12 +203,23 @@ class _Context:
     rules: AssociationRules
     rule_set: RuleSet
     mode: ProcessingMode
-    candidates: dict[str, list[Candidate]] = field(default_factory=dict)
+    candidates: dict[str, _Candidates] = field(default_factory=dict)
+    _differing: dict[tuple[str, str, tuple[Any, ...]], frozenset[str]] = field(default_factory=dict)
+
+    def differing_keys(self, keys: tuple[str, ...], header: Mapping[str, Any], candidate: Candidate) -> frozenset[str]:
+        """Match keys whose values differ; remembered, as a pool has few distinct settings and many ABs."""
+        raw_values = tuple(header.get(key) for key in keys)
+        memo = (candidate.file, ",".join(keys), raw_values)
+        if memo not in self._differing:
+            self._differing[memo] = frozenset(
+                key for key, value in zip(keys, raw_values) if not same_value(value, candidate.setting.get(key))
+            )
+        return self._differing[memo]
 
     def offer_products(self, block: AssociationBlock, first: ClassifiedFrame, rule: RawTypeRule) -> None:
         for product in rule.products:
             pending = Candidate(pending_file(block.ab_id, product), product, block.mjd_obs, first.header, block.ab_id)
-            self.candidates.setdefault(product, []).append(pending)
+            self.candidates.setdefault(product, _Candidates()).add(pending)
 
     def source_rank(self, candidate: Candidate) -> int:
         """0 for the preferred source: the pool's products in MCALIB mode, the store's otherwise."""
@@ -215,12 +227,40 @@ class _Context:
         return 0 if candidate.is_pending == prefers_pending else 1
 
 
-def _certified_candidates(catalogue: Iterable[CalibrationRecord]) -> dict[str, list[Candidate]]:
-    candidates: dict[str, list[Candidate]] = defaultdict(list)
+@dataclass
+class _Candidates:
+    """The candidates of one PRO.CATG, kept in time order so a window is a slice, not a scan."""
+
+    dated: list[Candidate] = field(default_factory=list)
+    undated: list[Candidate] = field(default_factory=list)
+
+    def add(self, candidate: Candidate) -> None:
+        if candidate.mjd_obs is None:
+            self.undated.append(candidate)
+        else:
+            bisect.insort(self.dated, candidate, key=_candidate_time)
+
+    def all(self) -> list[Candidate]:
+        return [*self.dated, *self.undated]
+
+    def around(self, low_mjd: float, high_mjd: float) -> tuple[list[Candidate], int]:
+        """Candidates in [low, high] plus the nearest one outside on each side, and how many others."""
+        start = bisect.bisect_left(self.dated, low_mjd, key=lambda c: c.mjd_obs)
+        end = bisect.bisect_right(self.dated, high_mjd, key=lambda c: c.mjd_obs)
+        first, last = max(start - 1, 0), min(end + 1, len(self.dated))
+        return [*self.dated[first:last], *self.undated], len(self.dated) - (last - first)
+
+
+def _candidate_time(candidate: Candidate) -> tuple[float, str]:
+    return candidate.mjd_obs or 0.0, candidate.file
+
+
+def _certified_candidates(catalogue: Iterable[CalibrationRecord]) -> dict[str, _Candidates]:
+    candidates: dict[str, _Candidates] = {}
     for record in catalogue:
         if record.status == CURRENT:
-            candidates[record.pro_catg].append(Candidate.certified(record))
-    return dict(candidates)
+            candidates.setdefault(record.pro_catg, _Candidates()).add(Candidate.certified(record))
+    return candidates
 
 
 def _block(group: list[ClassifiedFrame], rule: RawTypeRule, context: _Context) -> AssociationBlock:
@@ -301,8 +341,8 @@ class _Choice:
 
 
 def _choose(calibration: CalibrationRule, header: Mapping[str, Any], mjd_obs_mod: float, context: _Context) -> _Choice:
-    candidates = context.candidates.get(calibration.pro_catg, [])
-    graded = [_grade(candidate, calibration, header, mjd_obs_mod, context.rule_set) for candidate in candidates]
+    candidates, farther = _worth_grading(calibration, mjd_obs_mod, context)
+    graded = [_grade(candidate, calibration, header, mjd_obs_mod, context) for candidate in candidates]
     eligible = sorted(
         (g for g in graded if g.level is not None),
         key=lambda g: (g.level, context.source_rank(g.candidate), abs(g.delta_days), g.candidate.file),
@@ -310,6 +350,8 @@ def _choose(calibration: CalibrationRule, header: Mapping[str, Any], mjd_obs_mod
     refused = sorted((g for g in graded if g.level is None), key=lambda g: (abs(g.delta_days), g.candidate.file))
     chosen, losers = eligible[: calibration.max_ret], eligible[calibration.max_ret :]
     considered = _considered(chosen[0] if chosen else None, losers, refused, context)
+    if farther:
+        considered.append(f"… and {farther} more {calibration.pro_catg} farther outside the level-3 window")
     associations = [_association(g, calibration, considered) for g in chosen]
     producers = [g.candidate.producer for g in chosen if g.candidate.producer]
     problem = ""
@@ -318,15 +360,28 @@ def _choose(calibration: CalibrationRule, header: Mapping[str, Any], mjd_obs_mod
     return _Choice(associations, producers, problem)
 
 
+def _worth_grading(calibration: CalibrationRule, mjd_obs_mod: float, context: _Context) -> tuple[list[Candidate], int]:
+    """Candidates that could be eligible (plus the nearest refused ones), and how many are left out."""
+    pool = context.candidates.get(calibration.pro_catg)
+    if pool is None:
+        return [], 0
+    if calibration.validity_days is None:
+        return pool.all(), 0
+    widest = max([1.0, *(level.window_factor for level in context.rule_set.levels)])
+    before, after = calibration.validity_days
+    return pool.around(mjd_obs_mod + before * widest, mjd_obs_mod + after * widest)
+
+
 def _grade(candidate: Candidate, calibration: CalibrationRule, header: Mapping[str, Any], mjd_obs_mod: float,
-           rule_set: RuleSet) -> _Graded:
+           context: _Context) -> _Graded:
     delta = 0.0 if candidate.mjd_obs is None else round(candidate.mjd_obs - mjd_obs_mod, _DAYS_DECIMALS)
     if calibration.is_static:
         return _Graded(candidate, 0, delta)
     if candidate.mjd_obs is None:
         return _Graded(candidate, None, delta, "has no MJD-OBS")
     assert calibration.validity_days is not None
-    differing = {key for key in rule_set.match_keys(calibration) if not same_value(header.get(key), candidate.setting.get(key))}
+    rule_set = context.rule_set
+    differing = context.differing_keys(rule_set.match_keys(calibration), header, candidate)
     before, after = calibration.validity_days
     for level, factor, relax_keys in _levels(rule_set):
         tolerated = set(calibration.relaxable) if relax_keys else set()
@@ -341,7 +396,7 @@ def _levels(rule_set: RuleSet) -> Iterator[tuple[int, float, bool]]:
         yield level.level, level.window_factor, level.relax_keys
 
 
-def _refusal(candidate: Candidate, calibration: CalibrationRule, header: Mapping[str, Any], differing: set[str],
+def _refusal(candidate: Candidate, calibration: CalibrationRule, header: Mapping[str, Any], differing: frozenset[str],
              delta: float, rule_set: RuleSet) -> str:
     relaxable = set(calibration.relaxable) if any(level.relax_keys for level in rule_set.levels) else set()
     hard = [key for key in rule_set.match_keys(calibration) if key in differing and key not in relaxable]

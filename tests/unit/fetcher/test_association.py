@@ -385,3 +385,18 @@ def test_a_producer_that_delivers_nothing_of_the_kind_makes_the_ab_incomplete(cl
 
     block = resolve_pending(by_type["FLAT_BLUE"], {bias_id: [unrelated]})
     assert block.incomplete_reason == f"prerequisite {bias_id} delivered no certified MASTER_BIAS_BLUE"
+
+
+def test_candidates_far_outside_the_widest_window_are_only_counted(classifier, rules, rule_set) -> None:
+    listing = blue_listing()
+    science = science_frame(listing)
+    mjd = science.header["MJD-OBS"]
+    far = [master("MASTER_BIAS_BLUE", mjd + 100.0 + n, science, name=f"FAR_{n:02d}") for n in range(20)]
+    store = [*certified_blue_masters(science, mjd - 0.2), *far]
+    block = science_block(associate(frames_of(listing, classifier, rule_set).frames, store, ProcessingMode.IDP, rules))
+
+    bias = next(a for a in block.calibrations if a.pro_catg == "MASTER_BIAS_BLUE")
+    assert bias.considered == [
+        "FAR_00.fits: Δt +99.993 d is outside [-56, +56] d (level 3)",
+        "… and 19 more MASTER_BIAS_BLUE farther outside the level-3 window",
+    ]
