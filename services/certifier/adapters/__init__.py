@@ -1,0 +1,1 @@
+"""The certifier's boundaries: the archive database (ledger, review queue)."""

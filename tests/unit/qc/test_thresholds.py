@@ -1,0 +1,79 @@
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from services.qc.service import load_all_thresholds
+from services.qc.thresholds import load_thresholds
+from shared.errors import ConfigError
+
+TWO_SETS = """
+instrument_mode = "UVES_ECHELLE"
+
+[[sets]]
+version = "old"
+valid_from = 2004-04-01
+valid_to = 2010-01-01
+
+[[sets.thresholds]]
+applies_to = ["MASTER_BIAS_*"]
+parameter = "QC.OUT1.RON.MASTER"
+high = 6.0
+
+[[sets]]
+version = "new"
+valid_from = 2010-01-01
+
+[[sets.thresholds]]
+applies_to = ["MASTER_BIAS_*"]
+parameter = "QC.OUT1.RON.MASTER"
+high = 4.0
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "qc_thresholds.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_night_is_scored_with_the_set_valid_for_it(tmp_path):
+    rules = load_thresholds(write(tmp_path, TWO_SETS))
+    assert rules.select(date(2004, 4, 1)).version == "old"
+    assert rules.select(date(2009, 12, 31)).version == "old"
+    assert rules.select(date(2010, 1, 1)).version == "new"
+    assert rules.select(date(2003, 1, 1)) is None
+
+
+def test_a_named_release_set_wins_over_the_night(tmp_path):
+    rules = load_thresholds(write(tmp_path, TWO_SETS))
+    assert rules.select(date(2024, 1, 1), release_set="old").version == "old"
+    assert rules.select(date(2024, 1, 1), release_set="unknown") is None
+
+
+def test_a_broken_threshold_names_its_file_and_line(tmp_path):
+    broken = TWO_SETS.replace("high = 4.0", "high = \"four\"")
+    with pytest.raises(ConfigError) as error:
+        load_thresholds(write(tmp_path, broken))
+    line = broken.splitlines().index('high = "four"') + 1
+    assert f"qc_thresholds.toml:{line}:" in str(error.value)
+    assert "sets.1.thresholds.0.high" in str(error.value)
+
+
+def test_a_fixed_threshold_without_a_range_names_its_table(tmp_path):
+    broken = TWO_SETS.replace("high = 6.0\n", "")
+    with pytest.raises(ConfigError) as error:
+        load_thresholds(write(tmp_path, broken))
+    header = [i for i, line in enumerate(broken.splitlines(), 1) if line == "[[sets.thresholds]]"][0]
+    assert f":{header + 1}:" in str(error.value) or f":{header}:" in str(error.value)
+
+
+def test_toml_syntax_errors_name_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"qc_thresholds.toml: .*line 2"):
+        load_thresholds(write(tmp_path, "instrument_mode = 'X'\n[[sets]\n"))
+
+
+def test_the_shipped_threshold_files_load():
+    rules = load_all_thresholds()["UVES_ECHELLE"]
+    assert rules.select(date(2024, 3, 1)) is not None
+    assert rules.nominal_range("390") is not None
