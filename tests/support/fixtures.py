@@ -1,0 +1,118 @@
+"""pytest fixtures for the real parts: Apache Kafka (KRaft) and PostgreSQL.
+
+A missing part fails the test that needs it, with what to run: the suite never skips one
+silently (CI runs `make setup` first, so a skip would hide a broken set-up).
+
+- `apache_kafka`: bootstrap string of a session-wide broker; `PHOENIX_TEST_KAFKA=host:port`
+  uses that cluster instead of starting one.
+- `apache_kafka_server`: the session-wide `ApacheKafka` itself (always started here).
+- `apache_kafka_factory`: starts private brokers (for tests that stop, kill or restart one,
+  or need SASL); all are stopped after the test.
+- `postgres_url`: SQLAlchemy URL of a session-wide database; `PHOENIX_TEST_DATABASE_URL`
+  uses that database instead of starting a server.
+- `postgres_server` / `postgres_factory`: the same for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.apache_kafka import ApacheKafka, KafkaNotInstalled, SaslUser
+from tests.support.postgres import PostgresNotInstalled, PostgresServer
+
+KafkaFactory = Callable[..., ApacheKafka]
+PostgresFactory = Callable[[], PostgresServer]
+
+
+def _new_apache_kafka(work_dir: Path, sasl_users: tuple[SaslUser, ...] = ()) -> ApacheKafka:
+    try:
+        return ApacheKafka(work_dir, sasl_users=sasl_users)
+    except KafkaNotInstalled as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+def _new_postgres() -> PostgresServer:
+    try:
+        return PostgresServer()
+    except PostgresNotInstalled as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def apache_kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
+    kafka = _new_apache_kafka(tmp_path_factory.mktemp("apache-kafka"))
+    try:
+        kafka.start()
+        yield kafka
+    finally:
+        kafka.stop()
+
+
+@pytest.fixture(scope="session")
+def apache_kafka(request: pytest.FixtureRequest) -> str:
+    """Bootstrap servers of a real Apache Kafka cluster."""
+    existing = os.environ.get("PHOENIX_TEST_KAFKA")
+    if existing:
+        return existing
+    server: ApacheKafka = request.getfixturevalue("apache_kafka_server")
+    return server.bootstrap_servers
+
+
+@pytest.fixture
+def apache_kafka_factory(tmp_path: Path) -> Iterator[KafkaFactory]:
+    """`factory(sasl_users=(SaslUser(...),))` returns a started private broker."""
+    started: list[ApacheKafka] = []
+
+    def start(sasl_users: tuple[SaslUser, ...] = ()) -> ApacheKafka:
+        kafka = _new_apache_kafka(tmp_path / f"apache-kafka-{len(started)}", sasl_users)
+        started.append(kafka)
+        kafka.start()
+        return kafka
+
+    try:
+        yield start
+    finally:
+        for kafka in started:
+            kafka.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = _new_postgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """SQLAlchemy URL (postgresql+psycopg) of a real PostgreSQL database."""
+    existing = os.environ.get("PHOENIX_TEST_DATABASE_URL")
+    if existing:
+        return existing
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.url
+
+
+@pytest.fixture
+def postgres_factory() -> Iterator[PostgresFactory]:
+    """`factory()` returns a started private PostgreSQL server, removed after the test."""
+    started: list[PostgresServer] = []
+
+    def start() -> PostgresServer:
+        server = _new_postgres()
+        started.append(server)
+        server.start()
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.close()
