@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,8 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.archive.engine import create_engine
 from shared.archive.settings import DatabaseSettings, with_async_driver
 from shared.errors import TransientError
-
-logger = logging.getLogger(__name__)
 
 
 class ArchiveDatabase:

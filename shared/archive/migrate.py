@@ -39,16 +39,16 @@ async def upgrade_to_head(url: str) -> str:
             await _lock_migrations(connection)
             before = await connection.run_sync(current_revision)
             await connection.run_sync(_upgrade)
-            after = await connection.run_sync(current_revision)
     except DBAPIError as error:
         raise as_transient(error) from error
     finally:
         await engine.dispose()
+    after = head_revision()
     if before != after:
         logger.info("archive database upgraded from %s to %s", before or "empty", after)
     else:
         logger.info("archive database schema is current (%s)", after)
-    return after or ""
+    return after
 
 
 async def write_revision(url: str, message: str) -> Path:

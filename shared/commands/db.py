@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from shared.archive.migrate import upgrade_to_head, write_revision
 from shared.archive.settings import DatabaseSettings
+from shared.errors import TransientError
 from shared.settings import load_settings
 
 DATABASE_HELP = "The database comes from PHOENIX_DATABASE_URL (default: SQLite phoenix.db under PHOENIX_DATA_DIR)."
@@ -32,7 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_upgrade(args: argparse.Namespace) -> int:
     settings = load_settings(DatabaseSettings)
-    print(asyncio.run(upgrade_to_head(settings.url)))
+    try:
+        print(asyncio.run(upgrade_to_head(settings.url)))
+    except TransientError as error:
+        print(f"phoenix: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
