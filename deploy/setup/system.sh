@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages phoenix needs, only those missing (idempotent, needs root):
 # esorex + the UVES and GIRAFFE pipelines, PostgreSQL, Java 17 (Apache Kafka test fixture),
-# and Maven (fetches the Kafka jars from Maven Central).
+# Maven (fetches the Kafka jars from Maven Central), Prometheus (promtool and the monitoring
+# test) and Chromium (screenshot tests of the history website).
 set -euo pipefail
 
 missing=()
@@ -11,6 +12,9 @@ need esorex
 need cpl-plugin-uves
 need cpl-plugin-giraf
 need postgresql
+need prometheus
+need chromium
+need chromium-driver
 command -v java >/dev/null 2>&1 || need openjdk-17-jre-headless
 command -v mvn >/dev/null 2>&1 || need maven
 

@@ -99,6 +99,18 @@ class ServiceRunner:
         self._inputs = {self.kafka.topic(model.topic): (model, h) for model, h in self.spec.handlers.items()}
         self._output_topics = {model: self.kafka.topic(model.topic) for model in self.spec.produces}
 
+    def _initialise_metrics(self) -> None:
+        """Create every labelled series at zero, so the first increment is visible to increase()."""
+        metrics.BUILD_INFO.info({"version": __version__})
+        metrics.CONCURRENCY.labels(self.spec.name).set(self.runtime.concurrency)
+        metrics.IN_FLIGHT.labels(self.spec.name).set(0)
+        metrics.PAUSED.labels(self.spec.name).set(0)
+        for topic in self._inputs:
+            metrics.EVENTS_CONSUMED.labels(self.spec.name, topic)
+            metrics.EVENTS_SKIPPED.labels(self.spec.name, topic)
+        for topic in self._output_topics.values():
+            metrics.EVENTS_PRODUCED.labels(self.spec.name, topic)
+
     def request_stop(self) -> None:
         """Stop fetching; in-flight work gets the grace period, then is handed back."""
         if not self._stopping.is_set():
@@ -106,8 +118,7 @@ class ServiceRunner:
         self._stopping.set()
 
     async def run(self) -> None:
-        metrics.BUILD_INFO.info({"version": __version__})
-        metrics.CONCURRENCY.labels(self.spec.name).set(self.runtime.concurrency)
+        self._initialise_metrics()
         topics = [model.topic for model in (*self.spec.handlers, *self.spec.produces)]
         await ensure_topics(self.kafka, sorted(set(topics)), self.runtime.connect_attempts)
         async with self.spec.open_context(self.runtime) as ctx:
@@ -313,6 +324,7 @@ class ServiceRunner:
         await self._commit(list(revoked))
         for partition in revoked:
             self._offsets.pop(partition, None)
+            _remove_series(metrics.CONSUMER_LAG, self.spec.name, partition.topic, str(partition.partition))
 
     async def _drain(self) -> None:
         tasks = [w.task for w in self._work]
@@ -339,6 +351,13 @@ class ServiceRunner:
             metrics.CONSUMER_LAG.labels(self.spec.name, partition.topic, str(partition.partition)).set(
                 max(highwater - position, 0)
             )
+
+
+def _remove_series(metric: Any, *labels: str) -> None:
+    try:
+        metric.remove(*labels)
+    except KeyError:
+        pass  # the series was never set
 
 
 async def _cancel(tasks: set[asyncio.Task[None]] | set[asyncio.Future[None]]) -> None:
