@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime, timezone
 
@@ -165,3 +166,20 @@ async def test_timestamps_come_back_timezone_aware(db: ArchiveDatabase) -> None:
     async with db.session() as s:
         (transition,) = await ab_history(s, make_ab().ab_id)
     assert transition.at == at and transition.at.tzinfo == timezone.utc
+
+
+async def test_writers_through_separate_engines_do_not_collide(db: ArchiveDatabase) -> None:
+    """Like several services on one database: no lost write, no 'database is locked'."""
+    other = ArchiveDatabase(db.url)
+    try:
+        abs_ = [make_ab(f"AB.{n:02d}") for n in range(20)]
+        await asyncio.gather(*(
+            record(database, ab, state, uuid.uuid4())
+            for ab in abs_
+            for database, state in ((db, AbState.CREATED), (other, AbState.STAGED))
+        ))
+    finally:
+        await other.close()
+    async with db.session() as s:
+        histories = [await ab_history(s, ab.ab_id) for ab in abs_]
+    assert all(len(history) == 2 for history in histories)

@@ -3,6 +3,7 @@ connection is replaced without failing anyone."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import psycopg
@@ -13,6 +14,7 @@ from sqlalchemy.engine import make_url
 from shared.archive import ArchiveDatabase, upgrade_to_head
 from shared.archive.models import Release
 from shared.errors import TransientError
+from tests.integration.archive.conftest import throwaway_postgres_database
 
 
 def closed_port() -> int:
@@ -52,8 +54,6 @@ async def test_a_missing_table_is_not_transient(tmp_path) -> None:
 
 @pytest.mark.postgres
 async def test_connections_dropped_by_the_server_are_replaced(postgres_url: str) -> None:
-    from tests.integration.archive.conftest import throwaway_postgres_database
-
     for url in throwaway_postgres_database(postgres_url):
         await upgrade_to_head(url)
         database = ArchiveDatabase(url)
@@ -70,3 +70,22 @@ async def test_connections_dropped_by_the_server_are_replaced(postgres_url: str)
                 assert (await s.execute(text("SELECT 1"))).scalar_one() == 1
         finally:
             await database.close()
+
+
+@pytest.mark.postgres
+async def test_a_stopped_server_is_transient_and_a_restarted_one_serves_again(postgres_factory) -> None:
+    server = postgres_factory()
+    await upgrade_to_head(server.url)
+    database = ArchiveDatabase(server.url)
+    try:
+        async with database.session() as s:
+            await s.execute(select(Release))
+        await asyncio.to_thread(server.stop)
+        with pytest.raises(TransientError):
+            async with database.session() as s:
+                await s.execute(select(Release))
+        await asyncio.to_thread(server.start)
+        async with database.session() as s:
+            assert (await s.execute(select(Release))).all() == []
+    finally:
+        await database.close()
