@@ -9,10 +9,12 @@ outlives the job that started it.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import re
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -29,6 +31,7 @@ OUTPUT_DIR = "out"
 LOG_NAME = "recipe.log"
 ESOREX_LOG_NAME = "esorex.log"
 ERROR_LINES = 5
+PR_SET_PDEATHSIG = 1
 
 
 class EsorexBackend:
@@ -83,6 +86,7 @@ class EsorexBackend:
                 stdout=log_file,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
                 env={**os.environ, "OMP_NUM_THREADS": str(job.omp_threads)},
             )
             try:
@@ -93,6 +97,13 @@ class EsorexBackend:
             finally:
                 if process.returncode is None:
                     await _kill_group(process)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: a replica killed with SIGKILL takes its recipes with it
+    (its own process group would otherwise outlive it, computing for no one)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 async def _kill_group(process: asyncio.subprocess.Process) -> None:
