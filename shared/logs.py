@@ -6,25 +6,23 @@ import contextvars
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-event_context: contextvars.ContextVar[dict[str, object]] = contextvars.ContextVar(
-    "event_context", default={}
-)
+event_context: contextvars.ContextVar[dict[str, object] | None] = contextvars.ContextVar("event_context", default=None)
 
 
 class ContextFilter(logging.Filter):
     """Copies the bound event context (correlation id, topic, offset…) onto every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.context = event_context.get()
+        record.context = event_context.get() or {}
         return True
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

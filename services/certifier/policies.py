@@ -22,8 +22,6 @@ from shared.contracts import Decision, ProcessStatus, QcScore
 from shared.instruments import load_toml_model
 
 CERTIFICATION_FILE = "certification.toml"
-MANDATORY_MISSING = "mandatory parameter missing"
-"""How QC marks a mandatory parameter no product carried (services/qc/scoring.py writes it)."""
 SAMPLED = "randomly sampled"
 """Reason prefix of a zero-score AB sent to review by RANDOM."""
 
@@ -90,7 +88,7 @@ def decide(ab_id: str, raw_type: str, status: ProcessStatus, failure: str, score
     name = policy.policy.value if policy else ""
     if status is ProcessStatus.FAILED:
         return Verdict(Decision.REJECTED, name, f"processing failed: {failure or 'no reason given'}")
-    missing = [s for s in scores if s.message.startswith(MANDATORY_MISSING)]
+    missing = [s for s in scores if s.mandatory and s.value is None]
     if missing:
         return Verdict(Decision.REJECTED, name, _summary(f"{len(missing)} mandatory QC parameter(s) missing", missing))
     if policy is None:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from services.certifier import metrics
 from services.certifier.adapters.archive import night_already_sampled, record_decision
 from services.certifier.policies import CERTIFICATION_FILE, CertificationRules, Verdict, decide, load_rules
-from shared.archive import ArchiveDatabase, DatabaseSettings
+from shared.archive import ArchiveDatabase
 from shared.bus.runtime import ServiceSpec
 from shared.contracts import Certified, Decision, QcScored
 from shared.errors import DataError
 from shared.instruments import INSTRUMENTS_DIR
-from shared.settings import RuntimeSettings, load_settings
+from shared.resources import archive_database
+from shared.settings import RuntimeSettings
 
 SERVICE_NAME = "certifier"
 
@@ -64,7 +65,7 @@ def load_all_rules() -> dict[str, CertificationRules]:
 @asynccontextmanager
 async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[CertifierContext]:
     rules = load_all_rules()
-    async with ArchiveDatabase.from_settings(load_settings(DatabaseSettings)) as db:
+    async with archive_database() as db:
         yield CertifierContext(db, rules)
 
 

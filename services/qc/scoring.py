@@ -20,7 +20,7 @@ from shared.contracts import QcScore
 
 MAD_TO_SIGMA = 1.4826
 MANDATORY_MISSING = "mandatory parameter missing"
-"""Message prefix of a mandatory parameter no product carried (the certifier rejects on it)."""
+"""Message prefix shown for a mandatory parameter without a value (QcScore.mandatory marks it)."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def missing_mandatory(measurements: Sequence[Measurement], thresholds: Threshold
             if not carried(product):
                 missing.append(QcScore(
                     product=product or "", parameter=threshold.parameter, value=None, unit=threshold.unit,
-                    score=None, grade=None, threshold_set=thresholds.version,
+                    score=None, grade=None, threshold_set=thresholds.version, mandatory=True,
                     message=f"{MANDATORY_MISSING}: {threshold.name} ({threshold.parameter})",
                 ))
     return missing
@@ -183,7 +183,7 @@ def _score(measurement: Measurement, threshold: Threshold | None, version: str,
     return QcScore(
         product=measurement.product, parameter=measurement.parameter, value=as_number(measurement.value),
         unit=threshold.unit or measurement.unit, score=verdict.score, grade=verdict.grade, message=message,
-        threshold_set=version,
+        threshold_set=version, mandatory=threshold.mandatory,
     )
 
 

@@ -8,11 +8,11 @@ report. A FAILED processing result passes through with its reason, recorded in t
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from services.qc import metrics
@@ -24,14 +24,15 @@ from services.qc.report import write_report
 from services.qc.scoring import score_measurements, statistical_needs
 from services.qc.settings import QcSettings
 from services.qc.thresholds import THRESHOLDS_FILE, ThresholdFile, ThresholdSet, load_thresholds
-from shared.archive import ArchiveDatabase, DatabaseSettings
+from shared.archive import ArchiveDatabase
 from shared.bus.runtime import ServiceSpec
 from shared.contracts import ProcessStatus, ProductKind, ProductsReady, QcScore, QcScored, StagedFile
 from shared.errors import DataError
 from shared.instruments import INSTRUMENTS_DIR
 from shared.pipeline_install import qc_dictionary_file
+from shared.resources import archive_database, file_store
 from shared.settings import RuntimeSettings, load_settings
-from shared.storage import LocalFileStore, StorageSettings
+from shared.storage import LocalFileStore
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,10 @@ def load_all_thresholds() -> dict[str, ThresholdFile]:
 @asynccontextmanager
 async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[QcContext]:
     settings = load_settings(QcSettings)
-    storage = load_settings(StorageSettings)
     thresholds = load_all_thresholds()
     dictionary = load_dictionary(qc_dictionary_file())
-    async with ArchiveDatabase.from_settings(load_settings(DatabaseSettings)) as db:
-        yield QcContext(settings, LocalFileStore(storage.store_root), db, dictionary, thresholds)
+    async with archive_database() as db:
+        yield QcContext(settings, file_store(), db, dictionary, thresholds)
 
 
 SERVICE = ServiceSpec(name="qc", handlers={ProductsReady: on_products_ready}, produces=(QcScored,), lifespan=lifespan)

@@ -6,7 +6,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -102,7 +102,7 @@ class ProductPage:
 
 def make_product_id(at: datetime, index: int) -> str:
     """`PHX.<UTC timestamp, ms>.<n>`, e.g. PHX.2026-11-24T18:00:00.123.1."""
-    stamp = at.astimezone(timezone.utc).isoformat(timespec="milliseconds").removesuffix("+00:00")
+    stamp = at.astimezone(UTC).isoformat(timespec="milliseconds").removesuffix("+00:00")
     return f"PHX.{stamp}.{index}"
 
 

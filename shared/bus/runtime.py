@@ -176,7 +176,7 @@ class ServiceRunner:
         self._slot_freed.clear()
         try:
             await asyncio.wait_for(self._slot_freed.wait(), timeout_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     def _apply_backpressure(self) -> bool:
@@ -221,7 +221,7 @@ class ServiceRunner:
         except PoisonMessage as poison:
             await self._dead_letter(record, poison.error_class, poison.reason, attempts=1)
             return []
-        event_context.set({**event_context.get(), "correlation_id": str(event.correlation_id), "event_id": str(event.event_id)})
+        event_context.set({**(event_context.get() or {}), "correlation_id": str(event.correlation_id), "event_id": str(event.event_id)})
         started = time.perf_counter()
         try:
             outputs = await self._call_with_retries(handler, event, record)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import ClassVar, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -43,7 +43,7 @@ class Event(Model):
         examples=["fetcher@0.1.0"],
     )
     produced_at: AwareDatetime = Field(
-        default_factory=lambda: datetime.now(timezone.utc),
+        default_factory=lambda: datetime.now(UTC),
         description="When the event was produced (timezone-aware).",
         examples=["2026-11-24T18:00:00+00:00"],
     )

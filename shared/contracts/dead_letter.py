@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -26,7 +26,7 @@ class DeadLetter(Model):
     attempts: int = Field(ge=1, description="How many times the message was tried.", examples=[1])
     service: str = Field(description="`service@version` that gave up on it.", examples=["fetcher@0.1.0"])
     dead_lettered_at: AwareDatetime = Field(
-        default_factory=lambda: datetime.now(timezone.utc), description="When.", examples=["2026-11-24T18:00:00+00:00"]
+        default_factory=lambda: datetime.now(UTC), description="When.", examples=["2026-11-24T18:00:00+00:00"]
     )
 
     @property

@@ -24,6 +24,11 @@ class QcScore(Model):
     )
     message: str = Field(default="", description="Why the parameter scored as it did.", examples=["3.9 within 2.0–6.0"])
     threshold_set: str = Field(default="", description="Version of the threshold set used.", examples=["UVES_ECHELLE@2004-04-01"])
+    mandatory: bool = Field(
+        default=False,
+        description="The parameter must be present; a mandatory parameter without a value rejects the AB.",
+        examples=[True],
+    )
 
 
 class QcScored(Event):

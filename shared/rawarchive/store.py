@@ -17,7 +17,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -66,7 +66,7 @@ def is_inside(root: Path, path: Path) -> bool:
 
 
 def night_of_mjd(mjd: float, night_start_hour_utc: float) -> date:
-    moment = datetime.fromtimestamp((mjd - _MJD_UNIX_EPOCH) * 86400.0, timezone.utc)
+    moment = datetime.fromtimestamp((mjd - _MJD_UNIX_EPOCH) * 86400.0, UTC)
     return (moment - timedelta(hours=night_start_hour_utc)).date()
 
 
@@ -447,4 +447,4 @@ def _load_registry(path: Path) -> CalibRegistry:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-import pytest
-
 import httpx
+import pytest
 
 from shared.bus.embedded import free_port
 from tests.support.bus import Broker, env_for, read_topic

@@ -199,7 +199,7 @@ class ApacheKafka:
         return self.log_path.read_text(errors="replace")[-characters:]
 
     def start(self, timeout_seconds: float = 90) -> None:
-        """Format storage on first start, launch the JVM, return once it answers metadata."""
+        """Format storage on first start, launch the JVM, return once clients can use it."""
         if self.running:
             raise RuntimeError(f"Kafka at {self.bootstrap_servers} is already running")
         if not (self.data_dir / "meta.properties").exists():
@@ -297,14 +297,20 @@ class ApacheKafka:
         return port_accepts("127.0.0.1", self.port) and answers_metadata(self.bootstrap_servers, timeout_seconds=2)
 
     def _offsets_loaded(self, log_offset: int) -> bool:
-        """True once every __consumer_offsets partition on disk was loaded by this run."""
+        """True once every __consumer_offsets partition on disk was loaded after this run started.
+
+        Only loads logged after "Kafka Server started" count: after a crash the new process
+        can load them once, then unload and reload them when the controller fences the
+        crashed incarnation.
+        """
         partitions = {path.name for path in self.data_dir.glob("__consumer_offsets-*") if path.is_dir()}
-        if not partitions:
-            return True
         with open(self.log_path, "rb") as log:
             log.seek(log_offset)
             this_run = log.read().decode(errors="replace")
-        loaded = set(re.findall(r"Finished loading of metadata from (__consumer_offsets-\d+)", this_run))
+        started_at = this_run.find("Kafka Server started")
+        if started_at < 0:
+            return False
+        loaded = set(re.findall(r"Finished loading of metadata from (__consumer_offsets-\d+)", this_run[started_at:]))
         return partitions <= loaded
 
     def _write_config(self) -> None:
@@ -338,6 +344,10 @@ class ApacheKafka:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            # After a crash the controller waits out the dead incarnation's session before the
+            # restarted broker may join: 9 s by default, kept short for kill-and-restart tests.
+            "broker.session.timeout.ms": "4000",
+            "broker.heartbeat.interval.ms": "1000",
             "message.max.bytes": str(MAX_MESSAGE_BYTES),
             "replica.fetch.max.bytes": str(MAX_MESSAGE_BYTES),
         }

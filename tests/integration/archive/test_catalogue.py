@@ -6,7 +6,7 @@ import asyncio
 import math
 import random
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -31,7 +31,7 @@ from shared.errors import DataError, TransientError
 
 RAW = Provenance(ProvenanceKind.RAW, "UVES.2024-03-02T03:00:00.000.fits", "a" * 64)
 MASTER_BIAS = Provenance(ProvenanceKind.MCALIB, "MB_1.fits", "b" * 64)
-INGESTED_AT = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+INGESTED_AT = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 
 
 def spectrum(product_id: str, **fields: object) -> NewProduct:
@@ -57,7 +57,7 @@ async def search(db: ArchiveDatabase, **criteria: object):
 
 
 def test_product_ids() -> None:
-    at = datetime(2026, 11, 24, 19, 0, 0, 123456, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 24, 19, 0, 0, 123456, tzinfo=UTC)
     assert make_product_id(at, 1) == "PHX.2026-11-24T19:00:00.123.1"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from shared.archive import ArchiveDatabase
 from shared.archive.ledger import (
@@ -112,7 +112,7 @@ async def test_the_ab_row_keeps_the_full_ab_and_the_latest_state(db: ArchiveData
     assert type(ab).model_validate(row.ab) == ab
     assert row.created_at <= row.updated_at
     assert [(t.state, t.service) for t in history] == [(AbState.CREATED, "test"), (AbState.FAILED, "test")]
-    assert all(t.at.tzinfo == timezone.utc for t in history)
+    assert all(t.at.tzinfo == UTC for t in history)
 
 
 async def test_abs_by_request_night_state_and_waiting(db: ArchiveDatabase) -> None:
@@ -159,13 +159,13 @@ async def test_nights_summary_counts_abs_per_kind_and_state(db: ArchiveDatabase)
 
 
 async def test_timestamps_come_back_timezone_aware(db: ArchiveDatabase) -> None:
-    at = datetime(2024, 3, 2, 5, 0, tzinfo=timezone.utc)
+    at = datetime(2024, 3, 2, 5, 0, tzinfo=UTC)
     async with db.session() as s:
         await record_ab_state(s, make_ab(), AbState.CREATED, event_id=uuid.uuid4(), request_id=REQUEST_ID,
                               service="test", at=at)
     async with db.session() as s:
         (transition,) = await ab_history(s, make_ab().ab_id)
-    assert transition.at == at and transition.at.tzinfo == timezone.utc
+    assert transition.at == at and transition.at.tzinfo == UTC
 
 
 async def test_writers_through_separate_engines_do_not_collide(db: ArchiveDatabase) -> None:

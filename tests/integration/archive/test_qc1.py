@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from shared.archive import ArchiveDatabase
 from shared.archive.ledger import record_ab_state
@@ -26,7 +26,7 @@ async def scored_ab(db: ArchiveDatabase, index: int, value: float | None, state:
     ab = make_ab(f"AB.{index:03d}", night=FIRST_NIGHT + timedelta(days=index), match_key={"DET.WIN1.BINX": binning})
     async with db.session() as s:
         await record_ab_state(s, ab, state, event_id=uuid.uuid4(), request_id=uuid.uuid4(), service="test")
-        await record_qc_scores(s, ab, [ron(value)], measured_at=datetime(2024, 4, 1, tzinfo=timezone.utc))
+        await record_qc_scores(s, ab, [ron(value)], measured_at=datetime(2024, 4, 1, tzinfo=UTC))
 
 
 async def test_rescoring_replaces_the_values_of_the_same_parameter(db: ArchiveDatabase) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -10,7 +10,7 @@ from shared.archive import ArchiveDatabase
 from shared.archive.models import ApiToken, Scope
 from shared.archive.tokens import create_token, list_tokens, revoke_token, verify_token
 
-NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 
 
 async def new_token(db: ArchiveDatabase, *scopes: Scope, expires_at: datetime | None = None) -> tuple[ApiToken, str]:

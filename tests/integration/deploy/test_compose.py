@@ -67,7 +67,7 @@ def test_config_fails_naming_a_missing_secret(tmp_path: Path, missing: str) -> N
 def test_no_secret_is_written_in_the_files() -> None:
     text = COMPOSE_FILE.read_text()
     for variable in SECRETS:
-        for line in (l for l in text.splitlines() if variable in l):
+        for line in (text_line for text_line in text.splitlines() if variable in text_line):
             # Each secret is only ever referenced as ${VAR:?message}, never given a value.
             assert re.search(r"\$\{" + variable + r":\?[^}]*\}", line), line
     # Any setting named like a secret gets its value from a required variable, never a literal.

@@ -12,7 +12,13 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from shared.bus import metrics
 from tests.integration.deploy.monitoring import (
-    NOT_EXPORTED_YET, check_parses, dashboard, dashboard_expressions, metric_name, rule_expressions, selectors,
+    NOT_EXPORTED_YET,
+    check_parses,
+    dashboard,
+    dashboard_expressions,
+    metric_name,
+    rule_expressions,
+    selectors,
 )
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}

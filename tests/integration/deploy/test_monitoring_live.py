@@ -16,12 +16,18 @@ import yaml
 
 from shared.bus.embedded import free_port
 from shared.bus.publish import publish
-from tests.support.bus import Broker, env_for, read_topic, request, send_raw
-from tests.support.processes import ServiceProcess
 from tests.integration.deploy.monitoring import (
-    NOT_EXPORTED_YET, RULES, Expression, dashboard_expressions, metric_name, prometheus_binary, rule_expressions,
+    NOT_EXPORTED_YET,
+    RULES,
+    Expression,
+    dashboard_expressions,
+    metric_name,
+    prometheus_binary,
+    rule_expressions,
     selectors,
 )
+from tests.support.bus import Broker, env_for, read_topic, request, send_raw
+from tests.support.processes import ServiceProcess
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(300)]
 

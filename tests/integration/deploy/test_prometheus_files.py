@@ -7,7 +7,12 @@ from pathlib import Path
 import yaml
 
 from tests.integration.deploy.monitoring import (
-    PROMETHEUS_CONFIG, RULE_TESTS, RULES, check_parses, rule_expressions, run_promtool,
+    PROMETHEUS_CONFIG,
+    RULE_TESTS,
+    RULES,
+    check_parses,
+    rule_expressions,
+    run_promtool,
 )
 
 SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]

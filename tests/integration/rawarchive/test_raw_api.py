@@ -13,7 +13,14 @@ import pytest
 from shared.errors import DataError
 from shared.rawarchive.client import RawArchiveClient
 from tests.integration.rawarchive.conftest import (
-    BIAS, EMPTY, FLAT, NEXT_BIAS, NEXT_NIGHT, NIGHT, RED_SCIENCE, TRUNCATED,
+    BIAS,
+    EMPTY,
+    FLAT,
+    NEXT_BIAS,
+    NEXT_NIGHT,
+    NIGHT,
+    RED_SCIENCE,
+    TRUNCATED,
 )
 
 

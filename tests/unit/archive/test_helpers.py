@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import psycopg
 import pytest
@@ -18,7 +18,7 @@ from shared.archive.tokens import grants, hash_secret, is_usable
 from shared.archive.types import UtcDateTime
 from shared.errors import TransientError
 
-NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 
 
 def test_the_default_database_is_sqlite_under_the_data_dir(monkeypatch, tmp_path) -> None:
@@ -116,5 +116,5 @@ def test_timestamps_must_be_timezone_aware() -> None:
     with pytest.raises(ValueError, match="naive"):
         column_type.process_bind_param(datetime(2026, 1, 1), None)  # type: ignore[arg-type]
     local = datetime(2026, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=1)))
-    assert column_type.process_bind_param(local, None) == datetime(2026, 1, 1, tzinfo=timezone.utc)  # type: ignore[arg-type]
-    assert column_type.process_result_value(datetime(2026, 1, 1), None).tzinfo == timezone.utc  # type: ignore[arg-type, union-attr]
+    assert column_type.process_bind_param(local, None) == datetime(2026, 1, 1, tzinfo=UTC)  # type: ignore[arg-type]
+    assert column_type.process_result_value(datetime(2026, 1, 1), None).tzinfo == UTC  # type: ignore[arg-type, union-attr]

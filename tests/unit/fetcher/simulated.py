@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from shared.rawarchive.fitsmeta import flatten_header
 from shared.rawarchive.models import CalibInfo, RawFileInfo
@@ -13,7 +13,7 @@ from shared.rawarchive.settings import UVES_SETTING_KEYS
 from shared.simulator.headers import primary_header
 from shared.simulator.plan import night_plan, schedule
 
-REGISTERED_AT = datetime(2024, 1, 1, tzinfo=timezone.utc)
+REGISTERED_AT = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 PLAN_CHOICES = ("seed", "binning", "settings", "arms", "targets")
