@@ -4,6 +4,7 @@ file store, `result.json` written last; then judged by the recipe's junk gates."
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 from pathlib import Path
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 class JobPlan(BaseModel):
     """Everything that decides a run: built from the AB and the recipe rules."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True)
 
     recipe_name: str
     recipe: Recipe
@@ -94,6 +95,10 @@ class JobRunner:
         except OSError as error:
             self.workspace.discard(workdir)
             raise _as_phoenix_error(error, plan.recipe_name) from error
+        except asyncio.CancelledError:
+            # The service is stopping; the AB will be redelivered, this half run is worthless.
+            self.workspace.discard(workdir)
+            raise
         if record.succeeded:
             self.jobs.save(record)
             self.workspace.discard(workdir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -64,6 +65,7 @@ class ScriptedBackend:
     products: dict[str, dict[str, float | int | str]] = field(default_factory=dict)
     exit_code: int | None = 0
     error: OSError | None = None
+    hang: bool = False
     runs: list[RecipeJob] = field(default_factory=list)
     esorex_version: str = "esorex-test"
     pipeline_version: str = "uves-test"
@@ -72,6 +74,9 @@ class ScriptedBackend:
         self.runs.append(job)
         if self.error is not None:
             raise self.error
+        if self.hang:
+            (job.workdir / "partial.fits").write_bytes(b"half")
+            await asyncio.sleep(3600)
         write_sof(job.frames, job.workdir / "job.sof")
         (job.workdir / "out").mkdir()
         for number, (category, qc) in enumerate(self.products.items()):

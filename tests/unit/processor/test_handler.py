@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 from pathlib import Path
 
@@ -166,3 +167,15 @@ async def test_red_frames_take_the_red_products(ctx, backend, tmp_path):
     [ready] = await on_data_staged(await bias_event(ctx, tmp_path, tag="BIAS_RED"), ctx)
     assert ready.status is ProcessStatus.SUCCESSFUL, ready.reason
     assert sorted(p.pro_catg for p in ready.products) == ["MASTER_BIAS_REDL", "MASTER_BIAS_REDU"]
+
+
+async def test_a_cancelled_run_leaves_neither_result_nor_work_folder(ctx, backend, tmp_path):
+    backend.hang = True
+    task = asyncio.create_task(on_data_staged(await bias_event(ctx, tmp_path), ctx))
+    while not backend.runs:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert list((tmp_path / "data" / "work").iterdir()) == []
+    assert list((tmp_path / "data" / "jobs").iterdir()) == []
