@@ -64,7 +64,9 @@ class SaslUser:
         # Both go unescaped into the JAAS line of server.properties.
         for value in (self.username, self.password):
             if not re.fullmatch(r"[\w.@+-]+", value):
-                raise ValueError(f"SASL test user names and passwords are limited to letters, digits and . @ + -: {value!r}")
+                raise ValueError(
+                    f"SASL test user names and passwords are limited to letters, digits and . @ + -: {value!r}"
+                )
 
 
 def kafka_version() -> str:
@@ -82,8 +84,7 @@ def kafka_libs() -> Path:
     libs = home / "libs"
     if not (libs / ".complete").is_file() or not (libs / f"kafka_2.13-{version}.jar").is_file():
         raise KafkaNotInstalled(
-            f"Apache Kafka {version} jars are not in {libs}: run `make setup` "
-            "(or `bash deploy/setup/kafka.sh`) first"
+            f"Apache Kafka {version} jars are not in {libs}: run `make setup` (or `bash deploy/setup/kafka.sh`) first"
         )
     return libs
 
@@ -269,7 +270,9 @@ class ApacheKafka:
 
     def _format_storage(self) -> None:
         result = subprocess.run(
-            self._java_command("kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(self.config_path)),
+            self._java_command(
+                "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(self.config_path)
+            ),
             cwd=self.work_dir,
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -277,7 +280,9 @@ class ApacheKafka:
             timeout=120,
         )
         if result.returncode != 0:
-            raise KafkaStartError(f"kafka-storage format failed ({result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}")
+            raise KafkaStartError(
+                f"kafka-storage format failed ({result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}"
+            )
 
     def _wait_until(self, deadline: float, what: str, condition: Callable[[], bool]) -> None:
         while time.monotonic() < deadline:
@@ -363,4 +368,3 @@ class ApacheKafka:
                 f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
             ),
         }
-

@@ -51,7 +51,9 @@ def postgres_bindir() -> Path:
         return candidates[0]
     pg_config = shutil.which("pg_config")
     if pg_config:
-        bindir = Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
+        bindir = Path(
+            subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+        )
         if (bindir / "initdb").exists():
             return bindir
     raise PostgresNotInstalled("no PostgreSQL server binaries (initdb, postgres) found: run `make setup`")
@@ -177,7 +179,9 @@ class PostgresServer:
             **self._user_options(),
         )
         if result.returncode != 0:
-            raise PostgresStartError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+            raise PostgresStartError(
+                f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+            )
 
     def _user_options(self) -> dict[str, object]:
         if self.user is None:
@@ -192,19 +196,28 @@ class PostgresServer:
         self._run_as_server_user(
             [
                 str(self.bindir / "initdb"),
-                "--pgdata", str(self.data_dir),
-                "--username", "postgres",
-                "--auth", "trust",
-                "--encoding", "UTF8",
-                "--locale", "C",
+                "--pgdata",
+                str(self.data_dir),
+                "--username",
+                "postgres",
+                "--auth",
+                "trust",
+                "--encoding",
+                "UTF8",
+                "--locale",
+                "C",
                 "--no-sync",
             ],
             timeout_seconds=120,
         )
 
     def _launch(self) -> None:
-        settings = {**SERVER_SETTINGS, "listen_addresses": "127.0.0.1", "port": str(self.port),
-                    "unix_socket_directories": str(self.work_dir)}
+        settings = {
+            **SERVER_SETTINGS,
+            "listen_addresses": "127.0.0.1",
+            "port": str(self.port),
+            "unix_socket_directories": str(self.work_dir),
+        }
         command = [str(self.bindir / "postgres"), "-D", str(self.data_dir)]
         for name, value in settings.items():
             command += ["-c", f"{name}={value}"]
@@ -224,7 +237,9 @@ class PostgresServer:
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 code = None if self.process is None else self.process.returncode
-                raise PostgresStartError(f"PostgreSQL exited ({code}) while starting; log {self.log_path}:\n{self.log_tail()}")
+                raise PostgresStartError(
+                    f"PostgreSQL exited ({code}) while starting; log {self.log_path}:\n{self.log_tail()}"
+                )
             try:
                 with psycopg.connect(self._conninfo("postgres"), connect_timeout=2):
                     return
