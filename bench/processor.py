@@ -87,7 +87,7 @@ async def bench(folder: Path, arms: list[str], runs: int) -> dict[str, object]:
         "abs": rows,
         "total_by_hand_seconds": sum(r["by_hand_seconds"] for r in rows),
         "total_processor_seconds": sum(r["processor_seconds"] for r in rows),
-        "campaign_throughput": "not measured yet (1 and 2 replicas over Kafka)",
+        "campaign_throughput": "not measured yet",
     }
 
 

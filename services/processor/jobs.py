@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -69,7 +69,7 @@ class JobRecord(BaseModel):
     duration_seconds: float = Field(ge=0)
     esorex_version: str
     pipeline_version: str
-    finished_at: AwareDatetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    finished_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def succeeded(self) -> bool:

@@ -91,7 +91,7 @@ class EsorexBackend:
             )
             try:
                 return await asyncio.wait_for(process.wait(), job.timeout_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("%s overran its %.0f s limit; killing process group %d", job.recipe, job.timeout_seconds, process.pid)
                 return None
             finally:
