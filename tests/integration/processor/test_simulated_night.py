@@ -71,7 +71,8 @@ async def test_a_simulated_night_gives_master_calibrations_and_science(ctx, nigh
         assert lines["QC.NLINSOL"] >= 300 and 30_000 < lines["QC.RESOLMED"] < 50_000
         assert f"MASTER_FLAT_{chip}" in products
     masters = {p.pro_catg for ready in readies.values() for p in ready.products if p.kind is ProductKind.MCALIB}
-    assert {f"{kind}_{chip}" for kind in ("MASTER_BIAS", "ORDER_TABLE", "MASTER_FLAT", "LINE_TABLE") for chip in CHIPS[arm]} <= masters
+    kinds = ("MASTER_BIAS", "ORDER_TABLE", "MASTER_FLAT", "LINE_TABLE")
+    assert {f"{kind}_{chip}" for kind in kinds for chip in CHIPS[arm]} <= masters
 
     science = await run_ab(ctx, night, arm, SCIENCE, products, mode=ProcessingMode.IDP, dpr_catg="SCIENCE")
     assert sorted(p.pro_catg for p in science.products) == sorted(
