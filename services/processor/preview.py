@@ -1,0 +1,53 @@
+"""Quick-look PNG of an SDP spectrum: flux against wavelength with its error band."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from services.processor.sdp import SdpColumns
+
+FIGURE_INCHES = (12.0, 4.0)
+DPI = 100
+
+
+def write_preview(columns: SdpColumns, title: str, flux_unit: str, path: Path) -> Path:
+    """Flagged pixels are left out, and the line breaks across gaps (between chips, unfilled bins)."""
+    wave, flux, low, high = plotted_arrays(columns)
+    # A bare Figure (no pyplot) renders with Agg and keeps no global state between calls.
+    figure = Figure(figsize=FIGURE_INCHES, dpi=DPI)
+    axes = figure.add_subplot()
+    axes.fill_between(wave, low, high, color="tab:orange", alpha=0.4, linewidth=0, label="±1σ")
+    axes.plot(wave, flux, color="black", linewidth=0.3, label="flux")
+    axes.set_xlabel("air wavelength [nm]")
+    axes.set_ylabel(f"flux [{flux_unit}]")
+    axes.set_title(title)
+    axes.set_ylim(*flux_limits(columns))
+    axes.legend(loc="upper right", fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, format="png")
+    return path
+
+
+def plotted_arrays(columns: SdpColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(wave, flux, flux − err, flux + err) with NaN where a pixel is flagged or a gap starts."""
+    flux = np.where(columns.good, columns.flux, np.nan)
+    err = np.where(columns.good, columns.err, np.nan)
+    steps = np.diff(columns.wave)
+    gaps = np.flatnonzero(steps > 5.0 * np.median(steps)) + 1
+    wave = np.insert(columns.wave, gaps, np.nan)
+    flux = np.insert(flux, gaps, np.nan)
+    err = np.insert(err, gaps, np.nan)
+    return wave, flux, flux - err, flux + err
+
+
+def flux_limits(columns: SdpColumns) -> tuple[float, float]:
+    """Robust limits: a few hot pixels should not squash the spectrum."""
+    good = columns.flux[columns.good]
+    if good.size == 0:
+        return -1.0, 1.0
+    low, high = np.percentile(good, [0.5, 99.5])
+    margin = 0.1 * (high - low) or 1.0
+    return float(min(low, 0.0) - margin), float(high + margin)
