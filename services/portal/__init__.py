@@ -1,0 +1,1 @@
+"""The portal: product search, IVOA SSA, downloads, the processing-history website, date requests over HTTP."""

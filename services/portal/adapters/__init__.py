@@ -1,0 +1,1 @@
+"""The portal's boundaries: archive files on disk, API tokens, the message bus."""

@@ -1,0 +1,86 @@
+"""Aggregates for the processing-history website that the ledger module does not offer (all bound
+SQLAlchemy selects)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.archive.models import AbRecord, Product, Qc1Value, Request
+
+ScoreCounts = Counter  # keys: 0 (green), 1 (red), None (grey)
+
+async def raw_types_per_night(
+    session: AsyncSession, instrument_mode: str, nights: list[date]
+) -> dict[date, Counter[str]]:
+    statement = (
+        select(AbRecord.night, AbRecord.raw_type, func.count())
+        .where(AbRecord.instrument_mode == instrument_mode, AbRecord.night.in_(nights))
+        .group_by(AbRecord.night, AbRecord.raw_type)
+    )
+    counts: dict[date, Counter[str]] = defaultdict(Counter)
+    for night, raw_type, count in await session.execute(statement):
+        counts[night][raw_type] += count
+    return counts
+
+async def requests_per_night(session: AsyncSession, instrument_mode: str, nights: list[date]) -> Counter[date]:
+    statement = (
+        select(Request.night, func.count())
+        .where(Request.instrument_mode == instrument_mode, Request.night.in_(nights))
+        .group_by(Request.night)
+    )
+    return Counter({night: count for night, count in await session.execute(statement)})
+
+async def scores_per_night(
+    session: AsyncSession, instrument_mode: str, nights: list[date]
+) -> dict[date, Counter[int | None]]:
+    statement = (
+        select(Qc1Value.night, Qc1Value.score, func.count())
+        .where(Qc1Value.instrument_mode == instrument_mode, Qc1Value.night.in_(nights))
+        .group_by(Qc1Value.night, Qc1Value.score)
+    )
+    counts: dict[date, Counter[int | None]] = defaultdict(Counter)
+    for night, score, count in await session.execute(statement):
+        counts[night][score] += count
+    return counts
+
+async def scores_per_ab(session: AsyncSession, instrument_mode: str, night: date) -> dict[str, Counter[int | None]]:
+    statement = (
+        select(Qc1Value.ab_id, Qc1Value.score, func.count())
+        .where(Qc1Value.instrument_mode == instrument_mode, Qc1Value.night == night)
+        .group_by(Qc1Value.ab_id, Qc1Value.score)
+    )
+    counts: dict[str, Counter[int | None]] = defaultdict(Counter)
+    for ab_id, score, count in await session.execute(statement):
+        counts[ab_id][score] += count
+    return counts
+
+async def products_per_ab(session: AsyncSession, ab_ids: list[str]) -> Counter[str]:
+    if not ab_ids:
+        return Counter()
+    statement = select(Product.ab_id, func.count()).where(Product.ab_id.in_(ab_ids)).group_by(Product.ab_id)
+    return Counter({ab_id: count for ab_id, count in await session.execute(statement)})
+
+async def requests_of_night(session: AsyncSession, instrument_mode: str, night: date) -> list[Request]:
+    statement = (
+        select(Request)
+        .where(Request.instrument_mode == instrument_mode, Request.night <= night,
+               func.coalesce(Request.night_to, Request.night) >= night)
+        .order_by(Request.created_at)
+    )
+    return list((await session.scalars(statement)).all())
+
+async def instrument_modes(session: AsyncSession) -> list[str]:
+    """Modes that have ABs in the ledger."""
+    statement = select(AbRecord.instrument_mode).distinct().order_by(AbRecord.instrument_mode)
+    return list((await session.scalars(statement)).all())
+
+async def parameters_of_mode(session: AsyncSession, instrument_mode: str) -> list[str]:
+    statement = (
+        select(Qc1Value.parameter).where(Qc1Value.instrument_mode == instrument_mode).distinct()
+        .order_by(Qc1Value.parameter)
+    )
+    return list((await session.scalars(statement)).all())

@@ -1,0 +1,134 @@
+"""What the history pages show (pure): night lines, score summaries, AB cover-sheet sections."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from shared.archive.ledger import NightSummary
+from shared.archive.models import AbState
+
+DONE_STATES = (AbState.INGESTED, AbState.CERTIFIED)
+FAILED_STATES = (AbState.FAILED, AbState.REJECTED)
+STATE_TONES = {
+    AbState.INGESTED: "ok", AbState.CERTIFIED: "ok", AbState.FAILED: "bad", AbState.REJECTED: "bad",
+    AbState.REVIEW: "warn", AbState.INCOMPLETE: "muted", AbState.WAITING: "muted",
+}
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    green: int = 0
+    red: int = 0
+    grey: int = 0
+
+    @classmethod
+    def of(cls, counts: Counter[int | None] | None) -> ScoreSummary:
+        counts = counts or Counter()
+        return cls(green=counts.get(0, 0), red=counts.get(1, 0), grey=counts.get(None, 0))
+
+    @property
+    def total(self) -> int:
+        return self.green + self.red + self.grey
+
+
+@dataclass(frozen=True)
+class NightLine:
+    night: date
+    requests: int
+    calibration_abs: int
+    science_abs: int
+    raw_types: list[tuple[str, int]]
+    done: int
+    failed: int
+    review: int
+    incomplete: int
+    in_progress: int
+    scores: ScoreSummary
+
+    @property
+    def total(self) -> int:
+        return self.calibration_abs + self.science_abs
+
+
+def night_line(
+    summary: NightSummary, requests: int, raw_types: Counter[str], scores: Counter[int | None] | None
+) -> NightLine:
+    states = summary.states
+    done = sum(states.get(s, 0) for s in DONE_STATES)
+    failed = sum(states.get(s, 0) for s in FAILED_STATES)
+    review = states.get(AbState.REVIEW, 0)
+    incomplete = states.get(AbState.INCOMPLETE, 0)
+    return NightLine(
+        night=summary.night,
+        requests=requests,
+        calibration_abs=summary.calibration_abs,
+        science_abs=summary.science_abs,
+        raw_types=sorted(raw_types.items()),
+        done=done,
+        failed=failed,
+        review=review,
+        incomplete=incomplete,
+        in_progress=summary.total - done - failed - review - incomplete,
+        scores=ScoreSummary.of(scores),
+    )
+
+
+def state_tone(state: str) -> str:
+    """CSS tone of an AB state badge: ok, bad, warn, muted or busy."""
+    try:
+        return STATE_TONES.get(AbState(state), "busy")
+    except ValueError:
+        return "busy"
+
+
+def score_tone(score: int | None) -> str:
+    return {0: "ok", 1: "bad"}.get(score, "muted") if score is not None else "muted"
+
+
+@dataclass(frozen=True)
+class AssociationLine:
+    """One association-log line, as ESO writes it: EVAL TYPE FILE PRO_CATG DT (+ level, losers)."""
+
+    evaluation: str
+    role: str
+    file: str
+    pro_catg: str
+    delta_days: float | None
+    level: int | None
+    considered: list[str] = field(default_factory=list)
+
+
+def association_lines(ab: dict[str, Any]) -> list[AssociationLine]:
+    return [
+        AssociationLine(
+            evaluation=str(entry.get("evaluation", "")),
+            role=str(entry.get("role", "")),
+            file=str(entry.get("file", "")),
+            pro_catg=str(entry.get("pro_catg", "")),
+            delta_days=entry.get("delta_days"),
+            level=entry.get("level"),
+            considered=[str(c) for c in entry.get("considered", [])],
+        )
+        for entry in ab.get("calibrations", [])
+    ]
+
+
+DFOS_FIELDS = (
+    ("INSTRUMENT", "instrument"), ("DATE", "night"), ("DPR_CATG", "dpr_catg"), ("RAW_TYPE", "raw_type"),
+    ("RECIPE", "recipe"), ("AB_NAME", "ab_name"), ("AB_EVENT", "ab_event"), ("COMPLETENESS", "completeness"),
+    ("OBS_PROG_ID", "obs_prog_id"), ("OBS_ID", "obs_id"), ("MJD-OBS", "mjd_obs"), ("MJD-OBS_MOD", "mjd_obs_mod"),
+    ("PROD_ROOT_NAME", "prod_root_name"), ("PARAMETER_SET", "parameter_set"),
+)
+
+
+def dfos_fields(ab: dict[str, Any]) -> list[tuple[str, str]]:
+    fields = [(label, str(ab[key])) for label, key in DFOS_FIELDS if ab.get(key) not in (None, "")]
+    match_key = ab.get("raw_match_key") or {}
+    if match_key:
+        fields.append(("RAW_MATCH_KEY", " ".join(f"{k}={v}" for k, v in sorted(match_key.items()))))
+    if ab.get("incomplete_reason"):
+        fields.append(("INCOMPLETE_REASON", str(ab["incomplete_reason"])))
+    return fields

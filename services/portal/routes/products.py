@@ -1,0 +1,158 @@
+"""`/api/products`: search, metadata, product and ancillary downloads."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+
+from services.portal.dependencies import PortalDep, SessionDep, requires
+from services.portal.schemas import (
+    AncillaryEntry,
+    ProductDetail,
+    ProductLinks,
+    ProductSummary,
+    ProvenanceEntry,
+    SearchPage,
+    VersionEntry,
+)
+from services.portal.search import distance_from, is_product_id, product_query
+from shared.archive.catalogue import MAX_PAGE_SIZE, get_product, search_products, versions_of
+from shared.archive.models import Product, Scope
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/products", tags=["products"])
+
+FITS_MEDIA_TYPE = "application/fits"
+MAX_OFFSET = 10_000_000
+
+
+@router.get("", response_model=SearchPage, dependencies=[Depends(requires(Scope.READ))])
+async def search(
+    request: Request,
+    session: SessionDep,
+    target: Annotated[str | None, Query(max_length=255, description="Target name, any case.")] = None,
+    ra: Annotated[float | None, Query(ge=0, le=360, description="Cone centre RA [deg].")] = None,
+    dec: Annotated[float | None, Query(ge=-90, le=90, description="Cone centre Dec [deg].")] = None,
+    radius: Annotated[float | None, Query(gt=0, le=180, description="Cone radius [deg].")] = None,
+    wavelength_min_nm: Annotated[float | None, Query(ge=0, le=1e6, description="Coverage overlaps from [nm].")] = None,
+    wavelength_max_nm: Annotated[float | None, Query(ge=0, le=1e6, description="Coverage overlaps up to [nm].")] = None,
+    instrument: Annotated[str | None, Query(max_length=32)] = None,
+    night_from: Annotated[date | None, Query(description="First night, YYYY-MM-DD.")] = None,
+    night_to: Annotated[date | None, Query(description="Last night, YYYY-MM-DD.")] = None,
+    min_snr: Annotated[float | None, Query(ge=0, le=1e6)] = None,
+    release: Annotated[str | None, Query(max_length=128)] = None,
+    include_obsolete: Annotated[bool, Query(description="Also superseded and withdrawn versions.")] = False,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> SearchPage:
+    """Products matching every given filter: nearest first in a cone search, newest first otherwise."""
+    query = product_query(
+        target=target, ra=ra, dec=dec, radius=radius, wavelength_min_nm=wavelength_min_nm,
+        wavelength_max_nm=wavelength_max_nm, instrument=instrument, night_from=night_from, night_to=night_to,
+        min_snr=min_snr, release=release, include_obsolete=include_obsolete, limit=limit, offset=offset,
+    )
+    page = await search_products(session, query)
+    base = str(request.base_url)
+    summaries = [summary_of(p, base, distance_from(query.cone, p)) for p in page.products]
+    following = offset + limit
+    next_url = str(request.url.include_query_params(offset=following)) if following < page.total else None
+    return SearchPage(total=page.total, limit=limit, offset=offset, products=summaries, next=next_url)
+
+
+@router.get("/{product_id}", response_model=ProductDetail, dependencies=[Depends(requires(Scope.READ))])
+async def metadata(product_id: str, request: Request, session: SessionDep) -> ProductDetail:
+    """A product with its provenance, ancillary files and every version of it."""
+    product = await _product_or_404(session, product_id)
+    versions = await versions_of(session, product_id)
+    base = str(request.base_url)
+    summary = summary_of(product, base)
+    return ProductDetail(
+        **summary.model_dump(),
+        ab_id=product.ab_id,
+        supersedes=product.supersedes,
+        provenance=[ProvenanceEntry(kind=p.kind, name=p.name, sha256=p.sha256) for p in product.provenance],
+        files=[
+            AncillaryEntry(kind=f.kind, name=f.name, size_bytes=f.size_bytes,
+                           url=f"{base}api/products/{product.product_id}/files/{quote(f.name)}")
+            for f in product.files
+        ],
+        versions=[
+            VersionEntry(product_id=v.product_id, version=v.version, status=v.status, ingested_at=v.ingested_at,
+                         supersedes=v.supersedes)
+            for v in versions
+        ],
+    )
+
+
+@router.get("/{product_id}/file", dependencies=[Depends(requires(Scope.DOWNLOAD))],
+            responses={200: {"content": {FITS_MEDIA_TYPE: {}}}})
+async def download(product_id: str, portal: PortalDep, session: SessionDep) -> FileResponse:
+    """The product file; ETag and X-Checksum-SHA256 carry the catalogue's SHA-256."""
+    product = await _product_or_404(session, product_id)
+    path = portal.files.path_of(product.access_uri)
+    if path is None:
+        logger.error("product %s: file %r missing from the archive", product_id, product.access_uri)
+        raise HTTPException(404, f"the file of product {product_id} is not in the archive")
+    if path.stat().st_size != product.file_size_bytes:
+        logger.error("product %s: file size differs from the catalogue", product_id)
+        raise HTTPException(409, f"the file of product {product_id} differs from its catalogue entry")
+    return FileResponse(
+        path,
+        media_type=FITS_MEDIA_TYPE,
+        filename=f"{product.product_id}.fits",
+        headers={"ETag": f'"{product.sha256}"', "X-Checksum-SHA256": product.sha256},
+    )
+
+
+@router.get("/{product_id}/files/{name}", dependencies=[Depends(requires(Scope.READ))])
+async def ancillary(product_id: str, name: str, portal: PortalDep, session: SessionDep) -> FileResponse:
+    """An ancillary file of a product (preview, QC report, processing log), by its catalogued name."""
+    product = await _product_or_404(session, product_id)
+    entry = next((f for f in product.files if f.name == name), None)
+    path = portal.files.path_of(entry.uri) if entry is not None else None
+    if path is None:
+        raise HTTPException(404, f"product {product_id} has no file {name!r}")
+    return FileResponse(path, filename=name, content_disposition_type="inline")
+
+
+async def _product_or_404(session: SessionDep, product_id: str) -> Product:
+    product = await get_product(session, product_id) if is_product_id(product_id) else None
+    if product is None:
+        raise HTTPException(404, f"no product {product_id!r}")
+    return product
+
+
+def summary_of(product: Product, base_url: str, distance_deg: float | None = None) -> ProductSummary:
+    self_url = f"{base_url}api/products/{product.product_id}"
+    return ProductSummary(
+        product_id=product.product_id,
+        instrument=product.instrument,
+        arm=product.arm,
+        prodcatg=product.prodcatg,
+        target_name=product.target_name,
+        ra=product.ra,
+        dec=product.dec,
+        distance_deg=distance_deg,
+        night=product.night,
+        t_min=product.t_min,
+        t_max=product.t_max,
+        exposure_seconds=product.exposure_seconds,
+        wavelength_min_nm=product.wavelength_min_nm,
+        wavelength_max_nm=product.wavelength_max_nm,
+        resolving_power=product.resolving_power,
+        snr=product.snr,
+        calib_level=product.calib_level,
+        status=product.status,
+        version=product.version,
+        release=product.release_name,
+        file_size_bytes=product.file_size_bytes,
+        sha256=product.sha256,
+        ingested_at=product.ingested_at,
+        links=ProductLinks(self=self_url, file=f"{self_url}/file"),
+    )

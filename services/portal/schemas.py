@@ -1,0 +1,91 @@
+"""Response and request bodies of the JSON API (pydantic v2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ProductLinks(Response):
+    self: str = Field(description="This product's metadata.")
+    file: str = Field(description="The product file (needs a token with scope download).")
+
+
+class ProductSummary(Response):
+    product_id: str = Field(examples=["PHX.2026-11-24T18:00:00.123.1"])
+    instrument: str = Field(examples=["UVES"])
+    arm: str = Field(examples=["BLUE"])
+    prodcatg: str = Field(examples=["SCIENCE.SPECTRUM"])
+    target_name: str = Field(examples=["HD 1234"])
+    ra: float | None = Field(description="ICRS right ascension [deg].")
+    dec: float | None = Field(description="ICRS declination [deg].")
+    distance_deg: float | None = Field(default=None, description="From the cone centre, in a cone search [deg].")
+    night: date | None
+    t_min: float | None = Field(description="Start of exposure [MJD].")
+    t_max: float | None = Field(description="End of exposure [MJD].")
+    exposure_seconds: float | None
+    wavelength_min_nm: float | None
+    wavelength_max_nm: float | None
+    resolving_power: float | None
+    snr: float | None
+    calib_level: int
+    status: str = Field(examples=["CURRENT"])
+    version: int
+    release: str | None
+    file_size_bytes: int
+    sha256: str
+    ingested_at: datetime
+    links: ProductLinks
+
+
+class SearchPage(Response):
+    total: int = Field(description="Matches of the whole query, not only this page.")
+    limit: int
+    offset: int
+    products: list[ProductSummary]
+    next: str | None = Field(description="URL of the next page; none on the last one.")
+
+
+class ProvenanceEntry(Response):
+    kind: str = Field(examples=["RAW"])
+    name: str
+    sha256: str
+
+
+class AncillaryEntry(Response):
+    kind: str = Field(examples=["PREVIEW"])
+    name: str
+    size_bytes: int
+    url: str
+
+
+class VersionEntry(Response):
+    product_id: str
+    version: int
+    status: str
+    ingested_at: datetime
+    supersedes: str | None
+
+
+class ProductDetail(ProductSummary):
+    ab_id: str
+    supersedes: str | None
+    provenance: list[ProvenanceEntry]
+    files: list[AncillaryEntry]
+    versions: list[VersionEntry]
+
+
+class RequestAccepted(Response):
+    request_id: uuid.UUID
+    topic: str = Field(examples=["date-requested"])
+
+
+class Health(Response):
+    status: str = Field(examples=["ok"])
+    database: str = Field(examples=["sqlite"])

@@ -1,0 +1,133 @@
+"""The portal's FastAPI app: `create_app(settings)`; `phoenix portal` serves it with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.portal.adapters.files import ArchiveFileResolver
+from services.portal.context import Portal
+from services.portal.dependencies import PortalDep
+from services.portal.history import ScoreSummary
+from services.portal.middleware import BodySizeLimit, RequestMetrics
+from services.portal.routes import history, products, requests, ssa
+from services.portal.schemas import Health
+from services.portal.settings import PortalSettings
+from shared import __version__
+from shared.archive import ArchiveDatabase, upgrade_to_head
+from shared.errors import DataError, TransientError
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+HISTORY_PREFIX = "/history"
+
+
+def create_app(settings: PortalSettings) -> FastAPI:
+    app = FastAPI(
+        title="phoenix portal",
+        version=__version__,
+        description="Search and download phoenix's archive products (JSON API and IVOA SSAP 1.1), "
+        "follow the processing history, and submit date requests.",
+        lifespan=_lifespan(settings),
+    )
+    app.include_router(products.router)
+    app.include_router(requests.router)
+    app.include_router(ssa.router)
+    app.include_router(history.router)
+    app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["operations"])
+    app.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _add_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics)
+    return app
+
+
+def _lifespan(settings: PortalSettings):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate:
+            await upgrade_to_head(settings.database_url)
+        database = ArchiveDatabase(settings.database_url)
+        app.state.portal = Portal(
+            settings=settings,
+            db=database,
+            files=ArchiveFileResolver(settings.archive_root, settings.store_root),
+            templates=_templates(),
+        )
+        logger.info("portal over %r, files under %s", database, settings.data_dir)
+        try:
+            yield
+        finally:
+            await database.close()
+
+    return lifespan
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["score_summary"] = ScoreSummary.of
+    return templates
+
+
+async def healthz(portal: PortalDep) -> Health:
+    return Health(status="ok", database=portal.db.dialect)
+
+
+async def metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            return _html_error(request, error.status_code, str(error.detail))
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_message(error), "errors": _plain(error)}, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def bad_data(request: Request, error: DataError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=400)
+
+    @app.exception_handler(TransientError)
+    async def unavailable(request: Request, error: TransientError) -> JSONResponse:
+        logger.warning("answering 503: %s", error)
+        return JSONResponse({"detail": "the archive database is unavailable, try again shortly"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+
+def validation_message(error: RequestValidationError) -> str:
+    """One readable line, e.g. "query ra: Input should be less than or equal to 360"."""
+    return "; ".join(f"{' '.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors())
+
+
+def _plain(error: RequestValidationError) -> list[dict[str, object]]:
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()]
+
+
+def _wants_html(request: Request) -> bool:
+    return request.url.path.startswith(HISTORY_PREFIX) and "text/html" in request.headers.get("accept", "")
+
+
+def _html_error(request: Request, status: int, message: str) -> Response:
+    portal: Portal = request.app.state.portal
+    return portal.templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
