@@ -1,0 +1,1 @@
+"""Boundaries of the ingestor: archive database, calibration store."""

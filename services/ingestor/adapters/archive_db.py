@@ -1,0 +1,115 @@
+"""The ingestor's side of the archive database: catalogue, calibrations, releases and the ledger.
+
+An AB's products, its masters and its final state are written in one transaction, so the
+history never shows an AB INGESTED without its products, nor products of an AB not INGESTED.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.ingestor.adapters.calibration_store import RegisteredMaster
+from services.ingestor.releases import StreamReleases
+from shared.archive import ArchiveDatabase, calibrations, catalogue, ledger, releases
+from shared.archive.catalogue import NewProduct
+from shared.archive.models import AbState, Product, ProductStatus, RequestState
+from shared.contracts import Certified, FinalState
+from shared.rawarchive.models import CalibInfo, Header
+
+FINAL_AB_STATES = frozenset(AbState(state.value) for state in FinalState)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    product_ids: list[str]
+    """Catalogue ids of the IDPs, then the calibration-store names of the masters."""
+    newly_final: bool
+    """False when this event's final state was already recorded (a redelivery)."""
+    new_bytes: int
+    """Bytes of products and masters catalogued for the first time."""
+
+
+async def save_releases(db: ArchiveDatabase, streams: Mapping[str, StreamReleases]) -> None:
+    async with db.session() as session:
+        for stream in streams.values():
+            for release in stream.releases:
+                await releases.save_release(
+                    session, release.name, stream=stream.stream, release_date=release.date,
+                    description=release.description.strip(), threshold_set=release.threshold_set,
+                )
+
+
+async def current_product_with(db: ArchiveDatabase, lineage: str, sha256: str) -> str | None:
+    """The id of the CURRENT version of a product if it is this very file (already ingested)."""
+    statement = select(Product.product_id).where(
+        Product.lineage_key == lineage, Product.status == ProductStatus.CURRENT, Product.sha256 == sha256
+    )
+    async with db.session() as session:
+        return await session.scalar(statement)
+
+
+async def record_outcome(
+    db: ArchiveDatabase,
+    event: Certified,
+    state: FinalState,
+    reason: str,
+    service: str,
+    products: Sequence[NewProduct] = (),
+    masters: Sequence[RegisteredMaster] = (),
+) -> Recorded:
+    async with db.session() as session:
+        added = [await catalogue.add_product(session, product) for product in products]
+        new_masters = [master for master in masters if await _register_master(session, master, event.ab.mjd_obs)]
+        newly_final = await ledger.record_ab_state(
+            session, event.ab, AbState(state.value), event_id=event.event_id,
+            request_id=event.correlation_id, service=service, reason=reason,
+        )
+        await _finish_request_if_done(session, event)
+        new_bytes = sum(a.product.file_size_bytes for a in added if a.created)
+        return Recorded(
+            product_ids=[a.product.product_id for a in added] + [master.info.name for master in masters],
+            newly_final=newly_final,
+            new_bytes=new_bytes + sum(master.info.size_bytes for master in new_masters),
+        )
+
+
+async def _register_master(session: AsyncSession, master: RegisteredMaster, ab_mjd_obs: float) -> bool:
+    """Record a master and the one the store retired for it; False if it was recorded before."""
+    if await calibrations.get_calibration(session, master.info.name) is not None:
+        return False
+    replaced = master.replaced
+    if replaced is not None and await calibrations.get_calibration(session, replaced.name) is None:
+        # A master phoenix did not make (adopted by the store, or from before phoenix): recorded
+        # so that the history shows what the new one replaced.
+        await _register(session, replaced, ab_id="", mjd_obs=replaced.mjd_obs or ab_mjd_obs)
+    await _register(session, master.info, ab_id=master.ab_id, mjd_obs=master.info.mjd_obs or ab_mjd_obs,
+                    replaces=replaced.name if replaced is not None else None)
+    return True
+
+
+async def _register(session: AsyncSession, info: CalibInfo, *, ab_id: str, mjd_obs: float, replaces: str | None = None) -> None:
+    await calibrations.register_calibration(
+        session, name=info.name, pro_catg=info.pro_catg, ab_id=ab_id, setting=_as_text(info.setting),
+        mjd_obs=mjd_obs, replaces=replaces, at=info.registered_at,
+    )
+
+
+def _as_text(setting: Header) -> dict[str, str]:
+    return {key: "" if value is None else str(value) for key, value in setting.items()}
+
+
+async def _finish_request_if_done(session: AsyncSession, event: Certified) -> None:
+    """DONE once the fetcher has made all of the request's ABs and each is in a final state."""
+    request = await ledger.get_request(session, event.correlation_id)
+    if request is None or request.state is not RequestState.FETCHED:
+        return
+    records = await ledger.abs_of_request(session, event.correlation_id)
+    if records and all(record.state in FINAL_AB_STATES for record in records):
+        counts = Counter(record.state.value for record in records)
+        summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
+        await ledger.set_request_state(session, event.correlation_id, RequestState.DONE, summary)
