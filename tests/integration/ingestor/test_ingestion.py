@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from astropy.io import fits
+from prometheus_client import REGISTRY
 
 from services.ingestor.service import IngestorContext, on_certified
 from shared.archive import ledger, releases
@@ -227,3 +228,54 @@ async def test_the_request_is_done_when_every_ab_is_final(ctx: IngestorContext, 
     async with ctx.db.session() as session:
         done = await ledger.get_request(session, REQUEST)
     assert (done.state, done.reason) == (RequestState.DONE, "1 INGESTED, 1 REVIEW")
+
+
+async def test_abs_certified_in_the_same_millisecond_get_distinct_ids(
+    ctx: IngestorContext, products: Products, tmp_path: Path
+) -> None:
+    preview = await products.preview(tmp_path)
+    one = certified(science_ab("UVES_ECHELLE.2024-03-01.SCI_POINT_BLUE.1"),
+                    [await products.idp(write_sdp(tmp_path / "1" / "a_SDP_BLUE.fits", seed=1)), preview])
+    two = certified(science_ab("UVES_ECHELLE.2024-03-01.SCI_POINT_BLUE.2"),
+                    [await products.idp(write_sdp(tmp_path / "2" / "b_SDP_BLUE.fits", seed=2)), preview])
+
+    [first], [second] = await on_certified(one, ctx), await on_certified(two, ctx)
+    [again] = await on_certified(two, ctx)
+
+    assert first.product_ids == ["PHX.2026-11-24T18:00:00.123.1"]
+    assert second.product_ids == again.product_ids == ["PHX.2026-11-24T18:00:00.123.2"]
+
+
+async def test_an_old_event_redelivered_after_a_new_version_changes_nothing(
+    ctx: IngestorContext, products: Products, tmp_path: Path
+) -> None:
+    preview = await products.preview(tmp_path)
+    old = certified(science_ab(), [await products.idp(write_sdp(tmp_path / "v1" / "x_SDP_BLUE.fits", seed=1)), preview])
+    new = certified(science_ab(), [await products.idp(write_sdp(tmp_path / "v2" / "x_SDP_BLUE.fits", seed=2)), preview],
+                    minutes_later=60)
+    [first] = await on_certified(old, ctx)
+    [second] = await on_certified(new, ctx)
+
+    [replayed] = await on_certified(old, ctx)
+
+    assert replayed.product_ids == first.product_ids
+    async with ctx.db.session() as session:
+        versions = await versions_of(session, second.product_ids[0])
+    assert [(v.product_id, v.status) for v in versions] == [
+        (first.product_ids[0], ProductStatus.OBSOLETE), (second.product_ids[0], ProductStatus.CURRENT)
+    ]
+
+
+async def test_final_states_are_counted_once(ctx: IngestorContext, products: Products, tmp_path: Path) -> None:
+    def counted(state: str) -> float:
+        return REGISTRY.get_sample_value("phoenix_abs_final_total", {"state": state}) or 0.0
+
+    before = counted("INGESTED"), REGISTRY.get_sample_value("phoenix_ingested_bytes_total") or 0.0
+    sdp = write_sdp(tmp_path / "x_SDP_BLUE.fits")
+    event = certified(science_ab(), [await products.idp(sdp), await products.preview(tmp_path)])
+
+    await on_certified(event, ctx)
+    await on_certified(event, ctx)
+
+    assert counted("INGESTED") - before[0] == 1
+    assert REGISTRY.get_sample_value("phoenix_ingested_bytes_total") - before[1] == sdp.stat().st_size
