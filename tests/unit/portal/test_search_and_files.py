@@ -1,0 +1,57 @@
+"""Search parameter checks, product ids, and URI resolution that never leaves the archive (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.portal.adapters.files import ArchiveFileResolver
+from services.portal.search import cone_of, is_product_id, product_query
+from shared.errors import DataError
+
+DEFAULTS = dict(target=None, ra=None, dec=None, radius=None, wavelength_min_nm=None, wavelength_max_nm=None,
+                instrument=None, night_from=None, night_to=None, min_snr=None, release=None,
+                include_obsolete=False, limit=100, offset=0)
+
+
+def test_a_cone_needs_all_three_values() -> None:
+    assert cone_of(None, None, None) is None
+    assert cone_of(10.0, 20.0, 1.0) is not None
+    with pytest.raises(DataError, match="together"):
+        cone_of(10.0, None, 1.0)
+
+
+def test_current_only_by_default() -> None:
+    assert product_query(**DEFAULTS).current_only
+    assert not product_query(**{**DEFAULTS, "include_obsolete": True}).current_only
+
+
+def test_inverted_ranges_are_refused() -> None:
+    with pytest.raises(DataError):
+        product_query(**{**DEFAULTS, "wavelength_min_nm": 500.0, "wavelength_max_nm": 400.0})
+
+
+@pytest.mark.parametrize(("text", "valid"), [
+    ("PHX.2026-11-24T18:00:00.123.1", True), ("..", False), ("../phoenix.db", False), ("/etc/passwd", False),
+    ("a/b", False), ("x" * 65, False), ("PHX..1", False),
+])
+def test_product_ids(text: str, valid: bool) -> None:
+    assert is_product_id(text) is valid
+
+
+def test_uris_resolve_only_inside_the_archive_or_the_store(tmp_path: Path) -> None:
+    archive, store = tmp_path / "archive", tmp_path / "store"
+    (store / "sha256" / "ab").mkdir(parents=True)
+    archive.mkdir()
+    (archive / "PHX.2026-11-24T18:00:00.000.1.fits").write_bytes(b"fits")
+    (store / "sha256" / "ab" / "report.png").write_bytes(b"png")
+    (tmp_path / "secret").write_bytes(b"secret")
+    (archive / "escape.fits").symlink_to(tmp_path / "secret")
+    resolver = ArchiveFileResolver(archive, store)
+    assert resolver.path_of("archive:PHX.2026-11-24T18:00:00.000.1.fits") is not None
+    assert resolver.path_of("store:sha256/ab/report.png") is not None
+    for uri in ("archive:../secret", "archive:escape.fits", "store:../secret", "store:/etc/passwd",
+                f"file://{tmp_path}/secret", str(tmp_path / "secret"), "archive:", "store:sha256/ab",
+                "store:sha256/ab/../../../secret", "archive:missing.fits"):
+        assert resolver.path_of(uri) is None, uri
