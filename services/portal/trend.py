@@ -42,7 +42,8 @@ def trend_png(title: str, values: Sequence[Qc1Value], bands: Sequence[Band]) -> 
     axes.grid(True, color="#e5e5e5", linewidth=0.6)
     axes.spines[["top", "right"]].set_visible(False)
     if measured or bands:
-        axes.legend(loc="upper left", fontsize=8, frameon=False, ncols=4)
+        axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False, ncols=4)
+    axes.margins(y=0.12)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
