@@ -1,157 +1,172 @@
-"""Run one request through every service in this process, on an embedded or given broker.
+"""One machine, one command: the embedded broker, a local archive server and every service as
+child processes, a request published, and its progress followed in the archive database.
 
-The request is done when the fetcher has committed it (so every AB it will stage is on
-`data-staged`) and every staged AB has reached a final state on `ingested`.
+A request is finished when the fetcher has handled it (FETCHED) and every AB of it is in a
+final state: INGESTED, REJECTED, REVIEW, INCOMPLETE or FAILED.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import time
-from collections.abc import Callable
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from shared.archive import ArchiveDatabase, calibrations, catalogue, ledger, qc1
+from shared.archive.models import AbRecord, AbState, RequestState
+from shared.bus.embedded import EmbeddedBroker
+from shared.errors import ConfigError, TransientError
+from shared.processes import ChildProcess
 
-from shared.bus.kafka import ensure_topics
-from shared.bus.publish import publish
-from shared.bus.runtime import ServiceRunner, ServiceSpec
-from shared.contracts import DataStaged, DateRequested, Ingested
-from shared.errors import TransientError
-from shared.settings import KafkaSettings, RuntimeSettings
-
-log = logging.getLogger(__name__)
+SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
+FINAL_STATES = {AbState.INGESTED, AbState.REJECTED, AbState.REVIEW, AbState.INCOMPLETE, AbState.FAILED}
+START_TIMEOUT_SECONDS = 120
 
 
 @dataclass
-class RequestProgress:
-    """ABs of one request, as seen on `data-staged` and `ingested`."""
+class Chain:
+    """The running parts; `env` is what a client of this chain needs (broker, data, archive)."""
 
-    request_id: str
-    staged: dict[str, DataStaged] = field(default_factory=dict)
-    final: dict[str, Ingested] = field(default_factory=dict)
-    fetched: bool = False
-    """The fetcher has committed the request: no more ABs will be staged for it."""
+    env: dict[str, str]
+    services: dict[str, ChildProcess]
+
+    def dead_services(self) -> list[str]:
+        return [name for name, process in self.services.items() if not process.running]
+
+
+@contextmanager
+def embedded_chain(data_dir: Path, archive: str, processor_concurrency: int) -> Iterator[Chain]:
+    """Start everything; stop everything (SIGTERM, then SIGKILL) however the block ends."""
+    logs = data_dir / "logs"
+    children: list[ChildProcess] = []
+    with EmbeddedBroker(log_file=_fresh(logs / "broker.log")) as broker:
+        try:
+            env = {
+                "PHOENIX_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                "PHOENIX_KAFKA_IDEMPOTENCE": "false",
+                "PHOENIX_KAFKA_SESSION_TIMEOUT_MS": "2000",
+                "PHOENIX_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+                "PHOENIX_KAFKA_PARTITIONS": "3",
+                "PHOENIX_DATA_DIR": str(data_dir),
+                "PHOENIX_ARCHIVE_URL": _archive_url(archive, logs, children),
+            }
+            services = {
+                name: ChildProcess(["service", name], {**env, **_service_env(name, processor_concurrency)},
+                                   _fresh(logs / f"{name}.log"))
+                for name in SERVICES
+            }
+            children += services.values()
+            for process in services.values():
+                _started(process)
+            yield Chain(env, services)
+        finally:
+            for child in reversed(children):
+                child.stop()
+
+
+def _archive_url(archive: str, logs: Path, children: list[ChildProcess]) -> str:
+    if archive.startswith(("http://", "https://")):
+        return archive.rstrip("/")
+    root = Path(archive).expanduser()
+    if not root.is_dir():
+        raise ConfigError(f"archive {archive!r} is neither an http(s) URL nor a folder")
+    server = ChildProcess(["archive", "serve", "--root", str(root)], {}, _fresh(logs / "archive.log"))
+    children.append(server)
+    return _started(server, "archive=").split("archive=", 1)[1].strip()
+
+
+def _service_env(name: str, processor_concurrency: int) -> dict[str, str]:
+    return {"PHOENIX_CONCURRENCY": str(processor_concurrency)} if name == "processor" else {}
+
+
+def _started(process: ChildProcess, marker: str = "consuming") -> str:
+    try:
+        return process.wait_for_log(marker, START_TIMEOUT_SECONDS)
+    except (RuntimeError, TimeoutError) as error:
+        raise TransientError(f"{process.log_path.stem} did not start: {error}") from None
+
+
+def _fresh(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    return path
+
+
+@dataclass
+class Progress:
+    """What the ledger says about one request."""
+
+    request_id: uuid.UUID
+    request_state: RequestState | None = None
+    request_reason: str = ""
+    abs: list[AbRecord] = field(default_factory=list)
 
     @property
-    def done(self) -> bool:
-        return self.fetched and set(self.staged) <= set(self.final)
+    def states(self) -> Counter[str]:
+        return Counter(record.state.value for record in self.abs)
 
-    def summary(self) -> dict[str, object]:
-        return {
-            "request_id": self.request_id,
-            "abs": [
-                {
-                    "ab_id": ab_id,
-                    "raw_type": event.ab.raw_type,
-                    "recipe": event.ab.recipe,
-                    "state": event.state.value,
-                    "reason": event.reason,
-                    "scores": {},
-                    "product_ids": event.product_ids,
-                }
-                for ab_id, event in sorted(self.final.items())
-            ],
-        }
+    @property
+    def finished(self) -> bool:
+        if self.request_state is RequestState.FAILED:
+            return True
+        return self.request_state in (RequestState.FETCHED, RequestState.DONE) and all(
+            record.state in FINAL_STATES for record in self.abs
+        )
 
 
-async def run_request(
-    request: DateRequested,
-    services: list[ServiceSpec],
-    kafka: KafkaSettings,
-    runtime: RuntimeSettings,
+async def follow(
+    database: ArchiveDatabase,
+    request_id: uuid.UUID,
+    chain: Chain,
     timeout_seconds: float,
-    on_progress: Callable[[RequestProgress], None] = lambda _: None,
-) -> RequestProgress:
-    topics = sorted({model.topic for spec in services for model in (*spec.handlers, *spec.produces)})
-    await ensure_topics(kafka, topics, runtime.connect_attempts)
-    runners = [ServiceRunner(spec, kafka, runtime) for spec in services]
-    tasks = [asyncio.create_task(runner.run(), name=runner.spec.name) for runner in runners]
-    progress = RequestProgress(str(request.request_id))
-    try:
-        await _until_ready(runners, tasks, timeout_seconds)
-        await publish(kafka, [request])
-        await _follow(progress, kafka, request, tasks, timeout_seconds, on_progress)
-    finally:
-        for runner in runners:
-            runner.request_stop()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    return progress
-
-
-async def _until_ready(runners: list[ServiceRunner], tasks: list[asyncio.Task[None]], timeout_seconds: float) -> None:
+    on_progress: Callable[[Progress], None] = lambda _: None,
+) -> Progress:
+    """Poll the ledger until the request is finished; fail early if a service dies."""
     deadline = time.monotonic() + timeout_seconds
-    while not all(runner.ready for runner in runners):
-        _raise_if_a_service_died(tasks)
+    while True:
+        progress = await read_progress(database, request_id)
+        on_progress(progress)
+        if progress.finished:
+            return progress
+        dead = chain.dead_services()
+        if dead:
+            raise TransientError(f"service(s) {', '.join(dead)} stopped; see {chain.env['PHOENIX_DATA_DIR']}/logs/")
         if time.monotonic() > deadline:
-            raise TransientError("the services did not start in time")
-        await asyncio.sleep(0.1)
+            raise TransientError(f"request {request_id} did not finish within {timeout_seconds:.0f} s "
+                                 f"({dict(progress.states)})")
+        await asyncio.sleep(0.5)
 
 
-def _raise_if_a_service_died(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        if task.done():
-            error = task.exception() if not task.cancelled() else None
-            raise TransientError(f"service {task.get_name()} stopped: {error or 'cancelled'}")
+async def read_progress(database: ArchiveDatabase, request_id: uuid.UUID) -> Progress:
+    async with database.session() as session:
+        request = await ledger.get_request(session, request_id)
+        records = await ledger.abs_of_request(session, request_id)
+    if request is None:
+        return Progress(request_id)
+    return Progress(request_id, request.state, request.reason, records)
 
 
-async def _follow(
-    progress: RequestProgress,
-    kafka: KafkaSettings,
-    request: DateRequested,
-    tasks: list[asyncio.Task[None]],
-    timeout_seconds: float,
-    on_progress: Callable[[RequestProgress], None],
-) -> None:
-    watched = {kafka.topic(DataStaged.topic): DataStaged, kafka.topic(Ingested.topic): Ingested}
-    consumer = AIOKafkaConsumer(
-        *watched, **kafka.client_options(), group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    fetcher_offsets = AIOKafkaConsumer(**kafka.client_options(), group_id="fetcher", enable_auto_commit=False)
-    await consumer.start()
-    await fetcher_offsets.start()
-    deadline = time.monotonic() + timeout_seconds
-    try:
-        while not progress.done:
-            _raise_if_a_service_died(tasks)
-            if time.monotonic() > deadline:
-                raise TransientError(f"request {progress.request_id} did not finish within {timeout_seconds:.0f} s")
-            for records in (await consumer.getmany(timeout_ms=300)).values():
-                for record in records:
-                    _record(progress, watched[record.topic].model_validate_json(record.value))
-            progress.fetched = progress.fetched or await _fetcher_committed(fetcher_offsets, kafka, request)
-            on_progress(progress)
-    finally:
-        await consumer.stop()
-        await fetcher_offsets.stop()
-
-
-def _record(progress: RequestProgress, event: DataStaged | Ingested) -> None:
-    if str(event.correlation_id) != progress.request_id:
-        return
-    if isinstance(event, DataStaged):
-        progress.staged[event.ab.ab_id] = event
-    else:
-        progress.final[event.ab.ab_id] = event
-
-
-async def _fetcher_committed(consumer: AIOKafkaConsumer, kafka: KafkaSettings, request: DateRequested) -> bool:
-    """Has the fetcher committed past the request? Every partition's commit is checked."""
-    topic = kafka.topic(DateRequested.topic)
-    partitions = consumer.partitions_for_topic(topic) or set()
-    if not partitions:
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - metadata of a topic we do not consume
-        partitions = consumer.partitions_for_topic(topic) or set()
-    for partition in partitions:
-        tp = TopicPartition(topic, partition)
-        committed = await consumer.committed(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        if (committed or 0) < end:
-            return False
-    return bool(partitions)
-
-
-def summary_json(progress: RequestProgress) -> str:
-    return json.dumps(progress.summary(), indent=2)
+async def summary(database: ArchiveDatabase, progress: Progress) -> dict[str, object]:
+    """The machine-readable summary: every AB with its final state, scores and archive ids."""
+    abs_ = []
+    async with database.session() as session:
+        for record in sorted(progress.abs, key=lambda r: (r.night, r.raw_type, r.ab_id)):
+            scores = {v.parameter if not v.product else f"{v.product}:{v.parameter}": v.score
+                      for v in await qc1.qc1_of_ab(session, record.ab_id)}
+            product_ids = [p.product_id for p in await catalogue.products_of_ab(session, record.ab_id)]
+            product_ids += [c.name for c in await calibrations.calibrations_of_ab(session, record.ab_id)]
+            abs_.append({
+                "ab_id": record.ab_id, "night": record.night.isoformat(), "raw_type": record.raw_type,
+                "recipe": record.recipe, "state": record.state.value, "reason": record.reason,
+                "scores": scores, "product_ids": product_ids,
+            })
+    return {
+        "request_id": str(progress.request_id),
+        "request_state": progress.request_state.value if progress.request_state else None,
+        "request_reason": progress.request_reason,
+        "abs": abs_,
+    }

@@ -7,7 +7,7 @@ import pytest
 from shared.bus.embedded import EmbeddedBroker
 from tests.support.bus import Broker
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.nights"]
 
 BROKER_KINDS = ["embedded", "apache"]
 

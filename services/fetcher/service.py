@@ -1,42 +1,173 @@
-"""Fetcher: date-requested → one data-staged event per association block.
+"""Fetcher: date-requested → one data-staged event per association block (AB) ready to process.
 
-Walking skeleton (issue 2): the request is forwarded as one AB per night without looking at
-any data. Issue 4 replaces this handler with classification, association and staging.
+A night's raw frames are classified with ESO's OCA rules, organised and associated with
+certified master calibrations into ABs. A COMPLETE AB waiting for nothing is staged and
+sent on; one waiting for master calibrations that ABs of the same request will make stays
+WAITING in the ledger until their `ingested` event releases it; one lacking a calibration
+is INCOMPLETE and recorded, never sent to the processor.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
-from shared.bus.runtime import ServiceContext, ServiceSpec
-from shared.contracts import AssociationBlock, DataStaged, DateRequested, RawFrame
+from services.fetcher import metrics
+from services.fetcher.adapters.archive_files import ArchiveStager
+from services.fetcher.association import Associated, associate, is_ready, release
+from services.fetcher.night import NightFrames, load_classifier, read_nights
+from services.fetcher.rules import AssociationRules, load_association_rules
+from services.fetcher.staging import stage_block
+from shared import __version__
+from shared.archive import ArchiveDatabase, ledger
+from shared.archive.models import AbState, RequestState
+from shared.bus.runtime import ServiceSpec
+from shared.contracts import AssociationBlock, Completeness, DataStaged, DateRequested, FinalState, Ingested
+from shared.errors import NoWork, TransientError
+from shared.instruments import known_modes
+from shared.pipeline_install import pipeline_version
+from shared.rawarchive.client import RawArchiveClient, open_archive
+from shared.rawarchive.models import CalibInfo
+from shared.rawarchive.settings import ArchiveClientSettings
+from shared.resources import archive_database, file_store
+from shared.settings import RuntimeSettings, load_settings
 
-
-async def on_date_requested(event: DateRequested, ctx: ServiceContext) -> list[DataStaged]:
-    return [DataStaged.following(event, ab=_request_block(event, night)) for night in _nights(event)]
-
-
-def _nights(event: DateRequested):
-    last = event.night_to or event.night
-    return [event.night + timedelta(days=n) for n in range((last - event.night).days + 1)]
-
-
-def _request_block(event: DateRequested, night) -> AssociationBlock:
-    name = f"{event.instrument_mode}.{night.isoformat()}.{event.mode.value}"
-    return AssociationBlock(
-        ab_id=name,
-        ab_name=f"{name}.ab",
-        instrument=event.instrument_mode.split("_", 1)[0],
-        instrument_mode=event.instrument_mode,
-        night=night,
-        mode=event.mode,
-        dpr_catg="UNKNOWN",
-        raw_type="UNKNOWN",
-        recipe="none",
-        mjd_obs=0.0,
-        mjd_obs_mod=0.0,
-        raw_files=[RawFrame(arcfile=f"{name}.request", category="UNKNOWN", mjd_obs=0.0)],
-    )
+log = logging.getLogger(__name__)
+SERVICE_NAME = "fetcher"
+PREREQUISITE_LOST = {FinalState.REJECTED, FinalState.FAILED, FinalState.INCOMPLETE}
 
 
-SERVICE = ServiceSpec(name="fetcher", handlers={DateRequested: on_date_requested}, produces=(DataStaged,))
+@dataclass
+class FetcherContext:
+    archive: RawArchiveClient
+    stager: ArchiveStager
+    database: ArchiveDatabase
+    _rules: dict[str, AssociationRules] = field(default_factory=dict)
+
+    def rules(self, instrument_mode: str) -> AssociationRules:
+        if instrument_mode not in self._rules:
+            self._rules[instrument_mode] = load_association_rules(instrument_mode)
+        return self._rules[instrument_mode]
+
+
+@asynccontextmanager
+async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[FetcherContext]:
+    async with archive_database() as database, open_archive(load_settings(ArchiveClientSettings)) as archive:
+        yield FetcherContext(archive, ArchiveStager(archive, file_store()), database)
+
+
+async def on_date_requested(event: DateRequested, ctx: FetcherContext) -> list[DataStaged]:
+    rules = await _rules_for_request(event, ctx)
+    rule_set = rules.rule_set_for(event.night)
+    async with ctx.database.session() as session:
+        await ledger.record_request(session, event, rules_version=rule_set.version, pipeline_version=pipeline_version())
+    frames = await read_nights(ctx.archive, rules.instrument, event.night, event.night_to or event.night,
+                               load_classifier(event.instrument_mode), rule_set)
+    catalogue = await ctx.archive.list_calib(rules.instrument)
+    associated = associate(frames.frames, catalogue, event.mode, rules, rule_set)
+    _report_files_not_used(associated)
+    staged = [await _stage_or_record(block, event, frames, catalogue, ctx) for block in associated.blocks]
+    async with ctx.database.session() as session:
+        await ledger.set_request_state(session, event.request_id, RequestState.FETCHED, _request_summary(associated))
+    return [DataStaged.following(event, ab=block) for block in staged if block is not None]
+
+
+async def on_ingested(event: Ingested, ctx: FetcherContext) -> list[DataStaged]:
+    """Release the ABs that waited for this AB's certified products (or learn they never come)."""
+    if event.state not in PREREQUISITE_LOST and event.state is not FinalState.INGESTED:
+        raise NoWork(f"{event.ab.ab_id} is {event.state.value}; its dependants keep waiting")
+    async with ctx.database.session() as session:
+        records = await ledger.waiting_abs(session, event.ab.instrument_mode)
+    waiting = {record.ab_id: record for record in records}
+    if not any(event.ab.ab_id in record.depends_on for record in records):
+        raise NoWork(f"no AB waits for {event.ab.ab_id}")
+    rules = ctx.rules(event.ab.instrument_mode)
+    catalogue = await ctx.archive.list_calib(rules.instrument)
+    certified = {event.ab.ab_id: [c for c in catalogue if c.name in event.product_ids or c.filename in event.product_ids]}
+    lost = {event.ab.ab_id} if event.state in PREREQUISITE_LOST else set()
+    released = release([AssociationBlock.model_validate(r.ab) for r in records], certified if not lost else {}, lost)
+    outputs = []
+    for block in released.incomplete:
+        await _record(ctx, block, AbState.INCOMPLETE, waiting[block.ab_id].request_id, event.event_id, block.incomplete_reason)
+    for block in released.ready:
+        request_id = waiting[block.ab_id].request_id
+        frames = await ctx.archive.list_raw(rules.instrument, block.night)
+        staged = await _stage(block, {f.arcfile: f for f in frames}, catalogue, request_id, event.event_id, ctx)
+        if staged is not None:
+            outputs.append(DataStaged(correlation_id=request_id, causation_id=event.event_id, ab=staged))
+    for block in released.waiting:
+        if block.model_dump(mode="json") != waiting[block.ab_id].ab:
+            await _record(ctx, block, AbState.WAITING, waiting[block.ab_id].request_id, event.event_id)
+    return outputs
+
+
+async def _rules_for_request(event: DateRequested, ctx: FetcherContext) -> AssociationRules:
+    """The request's rules; an unknown mode fails the request (recorded), not the service."""
+    if event.instrument_mode not in known_modes():
+        async with ctx.database.session() as session:
+            await ledger.record_request(session, event)
+            await ledger.set_request_state(
+                session, event.request_id, RequestState.FAILED,
+                f"unknown instrument mode {event.instrument_mode}; known: {', '.join(known_modes())}",
+            )
+        raise NoWork(f"unknown instrument mode {event.instrument_mode}")
+    return ctx.rules(event.instrument_mode)
+
+
+async def _stage_or_record(
+    block: AssociationBlock, event: DateRequested, frames: NightFrames, catalogue: list[CalibInfo], ctx: FetcherContext
+) -> AssociationBlock | None:
+    if block.completeness is Completeness.INCOMPLETE:
+        await _record(ctx, block, AbState.INCOMPLETE, event.request_id, event.event_id, block.incomplete_reason)
+        return None
+    if not is_ready(block):
+        await _record(ctx, block, AbState.WAITING, event.request_id, event.event_id,
+                      f"waits for {', '.join(block.depends_on)}")
+        return None
+    return await _stage(block, frames.raw_infos(), catalogue, event.request_id, event.event_id, ctx)
+
+
+async def _stage(block, raw_infos, catalogue, request_id: uuid.UUID, event_id: uuid.UUID, ctx: FetcherContext):
+    """Stage one AB; a file that stays unavailable or corrupt fails this AB only, with the reason."""
+    try:
+        staged = await stage_block(block, ctx.stager, raw_infos, catalogue)
+    except TransientError as error:
+        await _record(ctx, block, AbState.FAILED, request_id, event_id, f"staging failed: {error}")
+        return None
+    await _record(ctx, staged, AbState.STAGED, request_id, event_id)
+    return staged
+
+
+async def _record(ctx: FetcherContext, block: AssociationBlock, state: AbState, request_id: uuid.UUID,
+                  event_id: uuid.UUID, reason: str = "") -> None:
+    async with ctx.database.session() as session:
+        await ledger.record_ab_state(session, block, state, event_id=event_id, request_id=request_id,
+                                     service=f"{SERVICE_NAME}@{__version__}", reason=reason)
+    metrics.ABS_CREATED.labels(state.value).inc()
+    if state in (AbState.INCOMPLETE, AbState.FAILED):
+        log.warning("%s %s: %s", block.ab_id, state.value, reason)
+
+
+def _report_files_not_used(associated: Associated) -> None:
+    for skipped in associated.skipped:
+        log.warning("not used: %s (%s): %s", skipped.arcfile, skipped.category, skipped.reason)
+    metrics.FILES_NOT_USED.inc(len(associated.skipped))
+
+
+def _request_summary(associated: Associated) -> str:
+    if not associated.skipped:
+        return ""
+    listed = "; ".join(f"{s.arcfile}: {s.reason}" for s in associated.skipped[:20])
+    more = len(associated.skipped) - 20
+    return f"{len(associated.skipped)} file(s) not used: {listed}" + (f"; and {more} more" if more > 0 else "")
+
+
+SERVICE = ServiceSpec(
+    name=SERVICE_NAME,
+    handlers={DateRequested: on_date_requested, Ingested: on_ingested},
+    produces=(DataStaged,),
+    lifespan=lifespan,
+)

@@ -305,8 +305,14 @@ def to_sdp(spectrum: ScienceSpectrum, context: SdpContext) -> fits.HDUList:
 
 
 def write_sdp(hdul: fits.HDUList, path: Path) -> Path:
-    """Write with CHECKSUM/DATASUM on both HDUs (computed over what is written)."""
-    hdul.writeto(path, overwrite=True, checksum=True)
+    """Write with CHECKSUM/DATASUM on both HDUs (computed over what is written).
+
+    The same inputs give the same bytes: astropy would otherwise stamp the current time into the
+    CHECKSUM comment, and an unchanged reprocessing would look like a new product version.
+    """
+    for hdu in hdul:
+        hdu.add_checksum(when="phoenix SDP conversion")
+    hdul.writeto(path, overwrite=True, checksum=False)
     return path
 
 

@@ -14,10 +14,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from services.processor.backends.esorex import EsorexBackend
+from services.processor.idp import idp_products, makes_idps
 from services.processor.jobs import JobStore, Workspace
 from services.processor.plan import plan_job
 from services.processor.recipes import RecipeCatalogue, load_all_recipes
 from services.processor.runner import JobOutcome, JobRunner
+from services.processor.sdp import SdpRules, load_sdp_rules
 from services.processor.settings import ProcessorSettings
 from shared.bus.runtime import ServiceSpec
 from shared.contracts import DataStaged, ProcessStatus, Product, ProductsReady
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 class ProcessorContext:
     settings: ProcessorSettings
     recipes: dict[str, RecipeCatalogue]
+    sdp_rules: dict[str, SdpRules]
     store: LocalFileStore
     runner: JobRunner
 
@@ -40,18 +43,22 @@ async def on_data_staged(event: DataStaged, ctx: ProcessorContext) -> list[Produ
     try:
         plan = plan_job(event.ab, ctx.recipes, ctx.store, ctx.settings.default_timeout_seconds)
         outcome = await ctx.runner.run(plan)
+        idps = (
+            await idp_products(event.ab, outcome, ctx.store, ctx.sdp_rules[event.ab.instrument_mode])
+            if makes_idps(event.ab, outcome) else []
+        )
     except DataError as error:
         return [ProductsReady.following(event, ab=event.ab, status=ProcessStatus.FAILED, reason=str(error))]
-    return [products_ready(event, outcome)]
+    return [products_ready(event, outcome, idps)]
 
 
-def products_ready(event: DataStaged, outcome: JobOutcome) -> ProductsReady:
+def products_ready(event: DataStaged, outcome: JobOutcome, idps: list[Product]) -> ProductsReady:
     record = outcome.record
     products = [
         Product(name=p.name, pro_catg=p.pro_catg, kind=p.kind, file=p.file, qc=p.qc)
         for p in record.products
         if outcome.successful and p.kind is not None and p.file is not None
-    ]
+    ] + idps
     return ProductsReady.following(
         event,
         ab=event.ab,
@@ -85,7 +92,8 @@ async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[ProcessorContext]:
         "processor ready: %s %s, %d recipes at once, %d OMP threads each, recipes for %s",
         backend.pipeline_version, backend.esorex_version, runtime.concurrency, settings.omp_threads, ", ".join(recipes),
     )
-    yield ProcessorContext(settings=settings, recipes=recipes, store=store, runner=runner)
+    sdp_rules = {mode: load_sdp_rules(mode) for mode in recipes}
+    yield ProcessorContext(settings=settings, recipes=recipes, sdp_rules=sdp_rules, store=store, runner=runner)
 
 
 def _longest_timeout(recipes: dict[str, RecipeCatalogue], settings: ProcessorSettings) -> float:

@@ -1,80 +1,140 @@
-"""`phoenix run INSTRUMENT_MODE NIGHT [--to NIGHT] [--mode ...] [--json]`: one request, every service.
+"""`phoenix run INSTRUMENT_MODE NIGHT --archive URL_OR_DIR [--data DIR] [--mode ...] [--json]`.
 
-Starts the embedded broker (unless PHOENIX_KAFKA_BOOTSTRAP_SERVERS names one) and all
-services in this process, publishes the request and exits when every AB of it reached a
-final state.
+Starts the embedded broker, a local archive server when given a folder, and every service as
+child processes; publishes the request; shows ABs per state until every AB of the request is
+final; prints a summary. The archive database (SQLite unless PHOENIX_DATABASE_URL is set)
+and the file store live under --data, so a second run resumes where the first stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import signal
 import uuid
 from datetime import date
+from pathlib import Path
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
 from shared import __version__
-from shared.bus.embedded import EmbeddedBroker
-from shared.commands.service import available_services, load_service
+from shared.bus.publish import publish
 from shared.contracts import DateRequested, ProcessingMode
-from shared.embedded_run import RequestProgress, run_request, summary_json
-from shared.errors import ConfigError
-from shared.settings import KafkaSettings, RuntimeSettings, load_settings
-
-SERVICE_ORDER = ["fetcher", "processor", "qc", "certifier", "ingestor"]
+from shared.embedded_run import FINAL_STATES, Progress, embedded_chain, follow, summary
+from shared.errors import ConfigError, TransientError
+from shared.instruments import known_modes
+from shared.rawarchive.client import open_archive
+from shared.rawarchive.settings import ArchiveClientSettings
+from shared.resources import archive_database
+from shared.settings import KafkaSettings, load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="process one request with every service in this process")
-    parser.add_argument("instrument_mode", help="e.g. UVES_ECHELLE")
+    parser = subparsers.add_parser(
+        "run", help="process one request on this machine: embedded broker, archive and every service"
+    )
+    parser.add_argument("instrument_mode", help=f"instrument mode ({', '.join(known_modes())})")
     parser.add_argument("night", type=date.fromisoformat, help="observing night YYYY-MM-DD (evening date)")
     parser.add_argument("--to", dest="night_to", type=date.fromisoformat, default=None, help="last night of a range")
     parser.add_argument("--mode", type=ProcessingMode, choices=list(ProcessingMode), default=ProcessingMode.IDP)
-    parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    parser.add_argument("--archive", required=True, help="raw-data archive URL, or a folder to serve locally")
+    parser.add_argument("--data", type=Path, default=Path("data"), help="database, file store and logs (default ./data)")
+    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
+    parser.add_argument("--processors", type=int, default=os.cpu_count() or 1,
+                        help="recipes run at once (default: the number of cores)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    request = _request(args)
+    data_dir = args.data.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["PHOENIX_DATA_DIR"] = str(data_dir)
+    console = Console(stderr=True)
+    asyncio.run(_check_archive(args.archive, request))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        request = DateRequested(
-            correlation_id=uuid.uuid4(), produced_by=f"phoenix-cli@{__version__}",
+        with embedded_chain(data_dir, args.archive, args.processors) as chain:
+            console.print(f"request {request.request_id}: logs in {data_dir / 'logs'}")
+            kafka = load_settings(KafkaSettings, bootstrap_servers=chain.env["PHOENIX_KAFKA_BOOTSTRAP_SERVERS"],
+                                  idempotence=False)
+            result = asyncio.run(_process(request, kafka, chain, args.timeout, console))
+    except KeyboardInterrupt:
+        console.print("stopped; run the same command again to resume")
+        return 130
+    return _report(result, args.json, console)
+
+
+def _request(args: argparse.Namespace) -> DateRequested:
+    if args.instrument_mode not in known_modes():
+        raise ConfigError(f"unknown instrument mode {args.instrument_mode!r}; known: {', '.join(known_modes())}")
+    try:
+        return DateRequested(
+            correlation_id=uuid.uuid4(), produced_by=f"phoenix-run@{__version__}",
             instrument_mode=args.instrument_mode, night=args.night, night_to=args.night_to, mode=args.mode,
         )
     except ValidationError as error:
         raise ConfigError(f"invalid request: {error.errors()[0]['msg']}") from None
-    services = [load_service(name) for name in SERVICE_ORDER if name in available_services()]
-    runtime = load_settings(RuntimeSettings)
-    console = Console(stderr=True)
-    if os.environ.get("PHOENIX_KAFKA_BOOTSTRAP_SERVERS"):
-        progress = _run(request, services, load_settings(KafkaSettings), runtime, args.timeout, console)
+
+
+async def _check_archive(archive: str, request: DateRequested) -> None:
+    """Refuse at once an archive that cannot be reached or a night without raw data."""
+    instrument = request.instrument_mode.split("_", 1)[0]
+    last = request.night_to or request.night
+    try:
+        async with open_archive(ArchiveClientSettings(url=archive, max_attempts=2, timeout_seconds=10)) as client:
+            listing = await client.list_raw(instrument, request.night, last if last != request.night else None)
+    except TransientError as error:
+        raise ConfigError(f"the archive {archive} cannot be reached: {error}") from None
+    if not listing:
+        nights = request.night.isoformat() + (f" to {last.isoformat()}" if last != request.night else "")
+        raise ConfigError(f"the archive {archive} has no {instrument} raw data for {nights}")
+
+
+async def _process(request: DateRequested, kafka: KafkaSettings, chain, timeout: float, console: Console) -> dict:
+    async with archive_database() as database:
+        await publish(kafka, [request])
+        with Live(_table(Progress(request.request_id)), console=console, refresh_per_second=2) as live:
+            progress = await follow(database, request.request_id, chain, timeout, lambda p: live.update(_table(p)))
+        return await summary(database, progress)
+
+
+def _table(progress: Progress) -> Table:
+    states = progress.states
+    final = sum(count for state, count in states.items() if state in FINAL_STATES)
+    table = Table(title=f"request {progress.request_id}: {final}/{len(progress.abs)} AB(s) final"
+                  f" · request {progress.request_state.value if progress.request_state else 'queued'}")
+    table.add_column("state")
+    table.add_column("ABs", justify="right")
+    for state, count in sorted(states.items()):
+        table.add_row(state, str(count))
+    return table
+
+
+def _report(result: dict, as_json: bool, console: Console) -> int:
+    if as_json:
+        print(json.dumps(result, indent=2))
     else:
-        with EmbeddedBroker() as broker:
-            console.print(f"embedded broker on {broker.bootstrap_servers}")
-            kafka = load_settings(KafkaSettings, bootstrap_servers=broker.bootstrap_servers, idempotence=False,
-                                  session_timeout_ms=2000, heartbeat_interval_ms=500)
-            progress = _run(request, services, kafka, runtime, args.timeout, console)
-    print(summary_json(progress)) if args.json else Console().print(_table(progress))
+        table = Table(title=f"request {result['request_id']}")
+        for column in ("AB", "raw type", "state", "reason", "products"):
+            table.add_column(column, overflow="fold")
+        for ab in result["abs"]:
+            table.add_row(ab["ab_id"], ab["raw_type"], ab["state"], ab["reason"][:80], ", ".join(ab["product_ids"]))
+        Console().print(table)
+    if result["request_state"] == "FAILED":
+        console.print(f"request failed: {result['request_reason']}")
+        return 1
     return 0
 
 
-def _run(request, services, kafka, runtime, timeout, console: Console) -> RequestProgress:
-    with console.status(f"request {request.request_id}: starting services") as status:
-        def show(progress: RequestProgress) -> None:
-            status.update(f"request {progress.request_id}: {len(progress.staged)} AB(s) staged, "
-                          f"{len(progress.final)} final")
-
-        return asyncio.run(run_request(request, services, kafka, runtime, timeout, show))
 
 
-def _table(progress: RequestProgress) -> Table:
-    table = Table(title=f"request {progress.request_id}")
-    for column in ("AB", "raw type", "recipe", "state", "products"):
-        table.add_column(column)
-    for ab in progress.summary()["abs"]:
-        table.add_row(ab["ab_id"], ab["raw_type"], ab["recipe"], ab["state"], ", ".join(ab["product_ids"]) or "-")
-    return table
+def _interrupt(signum: int, frame: object) -> None:
+    # SIGTERM stops the run like Ctrl-C, so the child processes are stopped too.
+    raise KeyboardInterrupt

@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `phoenix --help` stays fast (astropy, numpy).
     from shared.simulator.plan import night_plan
-    from shared.simulator.uves import archive_night_folder, simulate_night
+    from shared.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night
 
     if args.instrument.upper() not in INSTRUMENTS:
         raise ConfigError(
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     )
     out = archive_night_folder(args.into_archive, plan) if args.into_archive else args.out
     result = simulate_night(plan, out)
+    if args.into_archive:
+        install_static_calibrations(args.into_archive)
     print(f"{len(result.raw_files)} raw frames and {len(result.truth_files)} truth files in {result.folder}")
     return 0
 

@@ -22,7 +22,7 @@ from shared.simulator.headers import SLIT, Exposure, FrameKind
 from shared.simulator.model import SpectralFormat, spectral_format
 from shared.simulator.plan import NightPlan, PlannedExposure, schedule
 from shared.simulator.spectra import STARS, AbsorptionLines, Star, absorption_lines
-from shared.simulator.thar import thar_lines
+from shared.simulator.thar import thar_lines, write_line_refer_table
 from shared.simulator.truth import expected_snr
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,18 @@ class NightResult(BaseModel):
 def archive_night_folder(root: Path, plan: NightPlan) -> Path:
     """Where a night lives in the raw archive: ROOT/raw/UVES/<night>/."""
     return root / "raw" / INSTRUMENT / plan.night.isoformat()
+
+
+def install_static_calibrations(root: Path) -> list[Path]:
+    """Put the static calibrations an observatory ships with the pipeline into the archive's
+    calibration store (ROOT/calib/UVES/): the LINE_REFER_TABLE made from the same ThAr list
+    the arcs are drawn from. Left alone when already there."""
+    target = root / "calib" / INSTRUMENT / f"{INSTRUMENT}_LINE_REFER_TABLE.fits"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".static-") as folder:
+            os.replace(write_line_refer_table(Path(folder) / target.name), target)
+    return [target]
 
 
 def simulate_night(plan: NightPlan, out: Path) -> NightResult:

@@ -10,30 +10,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.certifier.policies import SAMPLED
 from shared.archive import ArchiveDatabase
 from shared.archive.ledger import record_ab_state
-from shared.archive.models import AbRecord, AbState, AbTransition
+from shared.archive.models import AbState, Review
 from shared.archive.reviews import enqueue_review
 from shared.contracts import AssociationBlock, Certified, Decision, QcScored
 
-STATE_OF = {Decision.CERTIFIED: AbState.CERTIFIED, Decision.REJECTED: AbState.REJECTED, Decision.REVIEW: AbState.REVIEW}
+STATE_OF = {Decision.CERTIFIED: AbState.CERTIFIED}
+"""Ledger states the certifier records. REJECTED and REVIEW are final states, which only the
+ingestor records (once the AB's `ingested` event is out), so nothing reads an AB as finished
+before its last event."""
 
 
 async def night_already_sampled(db: ArchiveDatabase, ab: AssociationBlock) -> bool:
     """Whether RANDOM already sent another zero-score AB of this night and RAW_TYPE to review."""
-    statement = (
-        select(AbTransition.id)
-        .join(AbRecord, AbRecord.ab_id == AbTransition.ab_id)
-        .where(
-            AbRecord.instrument_mode == ab.instrument_mode,
-            AbRecord.night == ab.night,
-            AbRecord.raw_type == ab.raw_type,
-            AbRecord.ab_id != ab.ab_id,
-            AbTransition.state == AbState.REVIEW,
-            AbTransition.reason.startswith(SAMPLED),
-        )
-        .limit(1)
-    )
+    statement = select(Review.event).where(Review.reason.startswith(SAMPLED), Review.ab_id != ab.ab_id)
     async with db.session() as session:
-        return (await session.scalar(statement)) is not None
+        held = (await session.scalars(statement)).all()
+    return any(_same_night_and_type(QcScored.model_validate(event).ab, ab) for event in held)
+
+
+def _same_night_and_type(held: AssociationBlock, ab: AssociationBlock) -> bool:
+    return (held.instrument_mode, held.night, held.raw_type) == (ab.instrument_mode, ab.night, ab.raw_type)
 
 
 async def record_decision(db: ArchiveDatabase, cause: QcScored, decision: Certified, service: str) -> None:
@@ -45,6 +41,8 @@ async def record_decision(db: ArchiveDatabase, cause: QcScored, decision: Certif
 
 
 async def record_state(session: AsyncSession, decision: Certified, event_id: uuid.UUID, service: str) -> None:
+    if decision.decision not in STATE_OF:
+        return
     await record_ab_state(
         session, decision.ab, STATE_OF[decision.decision],
         event_id=event_id, request_id=decision.correlation_id, service=service, reason=decision.reason,

@@ -96,7 +96,7 @@ class ProductReader:
                 continue
             path = self.store.path(product.file)
             header = read_header(path)
-            qc = product.qc or header_qc(header)
+            qc = {**header_qc(header), **product.qc}
             measurements += [Measurement(product.name, product.pro_catg, name, value, self._unit(name))
                              for name, value in qc.items() if not self._textual(name)]
             if product.kind is ProductKind.IDP and is_sdp_spectrum(path):

@@ -28,11 +28,12 @@ async def certified_history(db: ArchiveDatabase, event: ProductsReady, needs: Ma
 
 
 async def record_outcome(db: ArchiveDatabase, event: ProductsReady, scores: list[QcScore]) -> None:
-    """Store the QC1 values and move the AB to SCORED (or FAILED, with the processing reason)."""
+    """Store the QC1 values and move the AB to SCORED, or to PROCESSED with the reason when
+    processing failed (FAILED is a final state, which only the ingestor records)."""
     failed = event.status is ProcessStatus.FAILED
     async with db.session() as session:
         await record_qc_scores(session, event.ab, scores)
         await record_ab_state(
-            session, event.ab, AbState.FAILED if failed else AbState.SCORED,
+            session, event.ab, AbState.PROCESSED if failed else AbState.SCORED,
             event_id=event.event_id, request_id=event.correlation_id, service=SERVICE, reason=event.reason,
         )

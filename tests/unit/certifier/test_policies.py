@@ -91,5 +91,5 @@ def test_random_without_percent_is_refused_naming_the_line(tmp_path: Path):
 
 def test_the_shipped_certification_rules_load():
     uves = load_all_rules()["UVES_ECHELLE"]
-    assert uves.policy_for("SCI_POINT_BLUE").policy == "RANDOM"
+    assert uves.policy_for("SCI_POINT_BLUE").policy == "NONZERO"
     assert uves.policy_for("BIAS_RED").policy == "NONZERO"

@@ -15,6 +15,7 @@ from services.processor.backends.esorex import LOG_NAME, collect_products, write
 from services.processor.jobs import JobStore, Workspace
 from services.processor.recipes import load_all_recipes
 from services.processor.runner import JobRunner
+from services.processor.sdp import load_sdp_rules
 from services.processor.service import ProcessorContext
 from services.processor.settings import ProcessorSettings
 from shared.contracts import Association, AssociationBlock, CalibrationRole, DataStaged, ProcessingMode, RawFrame
@@ -95,5 +96,6 @@ def context_with(backend, data_dir: Path, keep_failed: int = 20) -> ProcessorCon
     store = LocalFileStore(data_dir / "store")
     runner = JobRunner(backend, JobStore(data_dir / "jobs"), Workspace(data_dir / "work", keep_failed), store, 1)
     return ProcessorContext(
-        settings=ProcessorSettings(keep_failed_workdirs=keep_failed), recipes=load_all_recipes(), store=store, runner=runner
+        settings=ProcessorSettings(keep_failed_workdirs=keep_failed), recipes=load_all_recipes(),
+        sdp_rules={"UVES_ECHELLE": load_sdp_rules("UVES_ECHELLE")}, store=store, runner=runner,
     )
