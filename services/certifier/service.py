@@ -16,13 +16,14 @@ from services.certifier.adapters.archive import night_already_sampled, record_de
 from services.certifier.policies import CERTIFICATION_FILE, CertificationRules, Verdict, decide, load_rules
 from shared.archive import ArchiveDatabase
 from shared.bus.runtime import ServiceSpec
-from shared.contracts import Certified, Decision, QcScored
+from shared.contracts import Certified, Decision, Product, ProductKind, QcScored
 from shared.errors import DataError
 from shared.instruments import INSTRUMENTS_DIR
 from shared.resources import archive_database
 from shared.settings import RuntimeSettings
 
 SERVICE_NAME = "certifier"
+QC_REPORT_CATEGORY = "QC_REPORT"
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,17 @@ async def on_qc_scored(event: QcScored, ctx: CertifierContext) -> list[Certified
 
 
 def certified(event: QcScored, verdict: Verdict, decided_by: str) -> Certified:
-    """The certified event; only a CERTIFIED decision carries the products on."""
-    products = event.products if verdict.decision is Decision.CERTIFIED else []
+    """The certified event; only a CERTIFIED decision carries the products on, QC report included."""
+    products = [*event.products, *_qc_report(event)] if verdict.decision is Decision.CERTIFIED else []
     return Certified.following(event, ab=event.ab, decision=verdict.decision, policy=verdict.policy,
                                reason=verdict.reason, decided_by=decided_by, products=products)
+
+
+def _qc_report(event: QcScored) -> list[Product]:
+    if event.report is None:
+        return []
+    name = event.report.uri.rsplit("/", 1)[-1]
+    return [Product(name=name, pro_catg=QC_REPORT_CATEGORY, kind=ProductKind.ANCILLARY, file=event.report)]
 
 
 def load_all_rules() -> dict[str, CertificationRules]:

@@ -22,12 +22,13 @@ from services.processor.runner import JobOutcome, JobRunner
 from services.processor.sdp import SdpRules, load_sdp_rules
 from services.processor.settings import ProcessorSettings
 from shared.bus.runtime import ServiceSpec
-from shared.contracts import DataStaged, ProcessStatus, Product, ProductsReady
+from shared.contracts import DataStaged, ProcessStatus, Product, ProductKind, ProductsReady
 from shared.errors import DataError
 from shared.settings import RuntimeSettings, load_settings
 from shared.storage import LocalFileStore, StorageSettings
 
 log = logging.getLogger(__name__)
+PROCESSING_LOG_CATEGORY = "PROCESSING_LOG"
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def products_ready(event: DataStaged, outcome: JobOutcome, idps: list[Product]) 
         Product(name=p.name, pro_catg=p.pro_catg, kind=p.kind, file=p.file, qc=p.qc)
         for p in record.products
         if outcome.successful and p.kind is not None and p.file is not None
-    ] + idps
+    ] + idps + _processing_log(event, outcome)
     return ProductsReady.following(
         event,
         ab=event.ab,
@@ -71,6 +72,14 @@ def products_ready(event: DataStaged, outcome: JobOutcome, idps: list[Product]) 
         pipeline_version=f"{record.pipeline_version} {record.esorex_version}",
         duration_seconds=record.duration_seconds,
     )
+
+
+def _processing_log(event: DataStaged, outcome: JobOutcome) -> list[Product]:
+    """The recipe's log travels with successful products, so the archive keeps it beside them."""
+    if not outcome.successful or outcome.record.log is None:
+        return []
+    return [Product(name=f"{event.ab.recipe}.log", pro_catg=PROCESSING_LOG_CATEGORY, kind=ProductKind.ANCILLARY,
+                    file=outcome.record.log)]
 
 
 @asynccontextmanager

@@ -14,6 +14,7 @@ from shared.contracts import (
     Decision,
     ProcessStatus,
     Product,
+    ProductKind,
     QcScore,
     QcScored,
     RawFrame,
@@ -83,3 +84,11 @@ async def test_random_sends_the_first_good_science_ab_of_the_night_to_review_and
     second = (await on_qc_scored(scored("SCI_POINT_BLUE", 0, "second"), ctx))[0]
     assert first.decision is Decision.REVIEW and again.decision is Decision.REVIEW
     assert second.decision is Decision.CERTIFIED
+
+
+async def test_a_certified_ab_carries_its_qc_report_to_the_archive(db):
+    report = StagedFile(uri="store:sha256/ab/" + "ab" * 32 + "/UVES.qc.png", size_bytes=10, sha256="ab" * 32)
+    event = scored("BIAS_BLUE", 0).model_copy(update={"report": report})
+    [decision] = await on_qc_scored(event, context(db))
+    assert [(p.name, p.pro_catg, p.kind, p.file) for p in decision.products][-1] == (
+        "UVES.qc.png", "QC_REPORT", ProductKind.ANCILLARY, report)

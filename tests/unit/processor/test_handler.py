@@ -42,8 +42,11 @@ async def bias_event(ctx, tmp_path, tag: str = "BIAS_BLUE", recipe: str = "uves_
 async def test_a_good_run_gives_master_calibrations_with_qc(ctx, backend, tmp_path):
     [ready] = await on_data_staged(await bias_event(ctx, tmp_path), ctx)
     assert ready.status is ProcessStatus.SUCCESSFUL, ready.reason
-    [product] = ready.products
+    product, log = ready.products
     assert (product.pro_catg, product.kind) == ("MASTER_BIAS_BLUE", ProductKind.MCALIB)
+    assert (log.pro_catg, log.kind, log.file) == ("PROCESSING_LOG", ProductKind.ANCILLARY, ready.log), (
+        "the recipe log travels with the products to the archive"
+    )
     assert product.qc["QC.OUT1.RON.RAW"] == pytest.approx(2.4)
     assert ctx.store.exists(product.file) and ctx.store.exists(ready.log)
     assert not ready.reused and ready.pipeline_version == "uves-test esorex-test"
@@ -65,7 +68,7 @@ async def test_a_repeated_ab_is_served_from_the_job_store(ctx, backend, tmp_path
 async def test_products_no_one_needs_are_not_reported(ctx, backend, tmp_path):
     backend.products["SOME_DEBUG_TABLE_BLUE"] = {"QC.X": 1}
     [ready] = await on_data_staged(await bias_event(ctx, tmp_path), ctx)
-    assert [p.pro_catg for p in ready.products] == ["MASTER_BIAS_BLUE"]
+    assert [p.pro_catg for p in ready.products if p.kind is not ProductKind.ANCILLARY] == ["MASTER_BIAS_BLUE"]
 
 
 async def test_a_junk_gate_fails_the_ab_with_the_value_found(ctx, backend, tmp_path):
@@ -166,7 +169,8 @@ async def test_red_frames_take_the_red_products(ctx, backend, tmp_path):
     }
     [ready] = await on_data_staged(await bias_event(ctx, tmp_path, tag="BIAS_RED"), ctx)
     assert ready.status is ProcessStatus.SUCCESSFUL, ready.reason
-    assert sorted(p.pro_catg for p in ready.products) == ["MASTER_BIAS_REDL", "MASTER_BIAS_REDU"]
+    assert sorted(p.pro_catg for p in ready.products if p.kind is not ProductKind.ANCILLARY) == [
+        "MASTER_BIAS_REDL", "MASTER_BIAS_REDU"]
 
 
 async def test_a_cancelled_run_leaves_neither_result_nor_work_folder(ctx, backend, tmp_path):
