@@ -1,4 +1,5 @@
-"""A simulated night through the five services, run as `phoenix service` processes, on both brokers.
+"""A simulated night through the five services, run as `phoenix service` processes, on both brokers:
+the embedded broker with the SQLite archive database, Apache Kafka with PostgreSQL.
 
 COMPLETE mode: the master calibrations are made from the night's raw calibrations by the real
 pipeline, certified and registered in the calibration store, which releases the science ABs;
@@ -9,25 +10,36 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from shared.bus.embedded import free_port
+from tests.integration.archive.conftest import throwaway_postgres_database
 from tests.support.bus import Broker, env_for, read_topic
 from tests.support.processes import PHOENIX, ServiceProcess
 
-pytestmark = [pytest.mark.kafka, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(420)]
 
 SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
 CALIBRATION_ABS = 10
 SCIENCE_ABS = 2
 
 
-async def test_a_simulated_night_is_processed_end_to_end(broker: Broker, archive, tmp_path) -> None:
+@pytest.fixture
+def database_env(broker: Broker, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    if broker.kind == "embedded":
+        yield {}
+        return
+    for url in throwaway_postgres_database(request.getfixturevalue("postgres_url")):
+        yield {"PHOENIX_DATABASE_URL": url}
+
+
+async def test_a_simulated_night_is_processed_end_to_end(broker: Broker, database_env, archive, tmp_path) -> None:
     kafka = broker.settings()
     env = env_for(kafka, PHOENIX_DATA_DIR=str(tmp_path / "data"), PHOENIX_ARCHIVE_URL=str(archive),
-                  PHOENIX_CONCURRENCY="2")
+                  PHOENIX_CONCURRENCY="2", **database_env)
     ports = {name: free_port() for name in SERVICES}
     services = [ServiceProcess(name, {**env, "PHOENIX_METRICS_PORT": str(ports[name])}, tmp_path) for name in SERVICES]
     try:
