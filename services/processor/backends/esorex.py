@@ -89,6 +89,7 @@ class EsorexBackend:
                 preexec_fn=_die_with_parent,
                 env={**os.environ, "OMP_NUM_THREADS": str(job.omp_threads)},
             )
+            log.info("recipe %s started (pid %d) in %s", job.recipe, process.pid, job.workdir.name)
             try:
                 return await asyncio.wait_for(process.wait(), job.timeout_seconds)
             except TimeoutError:
