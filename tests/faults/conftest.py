@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import REPORTS, ArchiveServer, Chain, fresh_postgres_database, running_chain, simulate_blue_night
+from tests.faults.harness import (
+    REPORTS,
+    ArchiveServer,
+    Chain,
+    fresh_postgres_database,
+    running_chain,
+    simulate_blue_night,
+)
 from tests.support.nights import archive_copy
 from tests.support.postgres import PostgresServer
 
