@@ -1,9 +1,10 @@
-"""Throughput and per-hop latency of the five-hop pass-through chain, per broker, in one run.
+"""Throughput and per-hop latency of the five-hop no-op chain, per broker, in one run.
 
     .venv/bin/python bench/bus.py [--events 300] [--runs 3] [--brokers embedded,apache]
 
-Each run starts the five services as `phoenix service` processes on fresh topics, publishes
-a burst of date requests, and waits for every one to reach `ingested`. Throughput is events
+Each run starts the five no-op hops of `bench/noop_chain.py` as `phoenix service
+bench.noop_chain:NAME` processes on fresh topics (the real services need an archive and do
+real work), publishes a burst of date requests, and waits for every one to reach `ingested`. Throughput is events
 through the whole chain per second; a hop's latency is produced_at(output) − produced_at(input),
 read back from the topics. Medians over the runs are printed and written to
 bench/results/bus.json.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -26,13 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.noop_chain import SPECS  # noqa: E402
 from shared.bus.embedded import EmbeddedBroker  # noqa: E402
 from shared.bus.publish import publish  # noqa: E402
 from shared.contracts import TOPICS  # noqa: E402
 from tests.support.bus import Broker, env_for, read_topic, request  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
 
-SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
 HOPS = list(zip(list(TOPICS)[:-1], list(TOPICS)[1:], strict=True))
 
 
@@ -51,7 +53,10 @@ def started(kind: str) -> Iterator[Broker]:
 async def one_run(broker: Broker, events: int, log_dir: Path) -> dict[str, object]:
     kafka = broker.settings(partitions=3)
     env = env_for(kafka, PHOENIX_CONCURRENCY="16")
-    services = [ServiceProcess(name, env, log_dir, label=f"{broker.kind}-{name}") for name in SERVICES]
+    services = [
+        ServiceProcess(f"bench.noop_chain:{spec}", env, log_dir, label=f"{broker.kind}-{name}")
+        for name, spec in SPECS.items()
+    ]
     try:
         for service in services:
             service.wait_for_log("assigned", 120)
@@ -95,12 +100,16 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--brokers", default="embedded,apache")
     args = parser.parse_args()
-    results: dict[str, object] = {"events": args.events, "runs": args.runs}
+    results: dict[str, object] = {
+        "events": args.events, "runs": args.runs, "chain": "bench.noop_chain", "cores": os.cpu_count(),
+        "load_average_before": os.getloadavg(),
+    }
     with tempfile.TemporaryDirectory() as logs:
         for kind in args.brokers.split(","):
             with started(kind) as broker:
                 runs = [await one_run(broker, args.events, Path(logs)) for _ in range(args.runs)]
             results[kind] = summarise(runs)
+    results["load_average_after"] = os.getloadavg()
     print_table(results, args.brokers.split(","))
     out = ROOT / "bench" / "results" / "bus.json"
     out.parent.mkdir(exist_ok=True)
@@ -109,7 +118,7 @@ async def main() -> None:
 
 
 def print_table(results: dict[str, object], kinds: list[str]) -> None:
-    print(f"five-hop pass-through chain, {results['events']} events per run, medians of {results['runs']} runs")
+    print(f"five-hop no-op chain, {results['events']} events per run, medians of {results['runs']} runs")
     print(f"{'':34}" + "".join(f"{kind:>12}" for kind in kinds))
     print(f"{'events/s through the chain':34}" + "".join(f"{results[k]['events_per_second_median']:12.1f}" for k in kinds))
     for source, target in HOPS:
