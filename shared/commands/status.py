@@ -1,0 +1,158 @@
+"""`phoenix status [--campaign ID] [--json]`: progress per night from the archive database's ledger.
+
+With --campaign: every night of the campaign (its latest request, ABs by state, done/failed),
+a progress bar over nights and ABs, the measured throughput (ABs finished per minute since
+the campaign's first recorded transition) and an ETA. Without: one line per campaign (the
+newest first) and the requests not yet finished. Reads PHOENIX_DATABASE_URL (or
+PHOENIX_DATA_DIR); needs no broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections import Counter
+from datetime import timedelta
+
+from rich.console import Console, Group
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+
+from shared.archive import ledger
+from shared.archive.models import Campaign
+from shared.campaigns import NightProgress, NightState, Throughput, campaign_progress, recent_campaigns, throughput
+from shared.errors import ConfigError
+from shared.resources import archive_database
+
+CAMPAIGNS_LISTED = 50
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "status", help="progress of campaigns and requests, per night, from the ledger",
+        description=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--campaign", dest="campaign_id", default=None, help="campaign id")
+    parser.add_argument("--json", action="store_true", help="print machine-readable progress on stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = asyncio.run(_campaign_report(args.campaign_id) if args.campaign_id else _overview())
+    if args.json:
+        print(json.dumps(report, indent=2))
+    elif args.campaign_id:
+        Console().print(_campaign_view(report))
+    else:
+        Console().print(_overview_view(report))
+    return 0
+
+
+async def _campaign_report(campaign_id: str) -> dict:
+    async with archive_database() as database, database.session() as session:
+        campaign = await ledger.get_campaign(session, campaign_id)
+        if campaign is None:
+            raise ConfigError(f"no campaign {campaign_id!r} in the ledger")
+        progress = await campaign_progress(session, campaign)
+        speed = await throughput(session, campaign, progress)
+    return {"campaign": _campaign_fields(campaign), "nights": [p.as_dict() for p in progress],
+            "totals": _totals(progress, speed)}
+
+
+async def _overview() -> dict:
+    campaigns = []
+    async with archive_database() as database, database.session() as session:
+        for campaign in await recent_campaigns(session, CAMPAIGNS_LISTED):
+            progress = await campaign_progress(session, campaign)
+            speed = await throughput(session, campaign, progress)
+            campaigns.append({"campaign": _campaign_fields(campaign), "totals": _totals(progress, speed)})
+        unfinished = await ledger.unfinished_requests(session)
+        requests = [{
+            "request_id": str(r.request_id), "instrument_mode": r.instrument_mode, "night": r.night.isoformat(),
+            "night_to": r.night_to.isoformat() if r.night_to else None, "mode": r.mode, "campaign_id": r.campaign_id,
+            "state": r.state.value, "updated_at": r.updated_at.isoformat(),
+            "ab_states": dict(Counter(a.state.value for a in await ledger.abs_of_request(session, r.request_id))),
+        } for r in unfinished]
+    return {"campaigns": campaigns, "unfinished_requests": requests}
+
+
+def _campaign_fields(campaign: Campaign) -> dict:
+    return {
+        "campaign_id": campaign.campaign_id, "instrument_mode": campaign.instrument_mode,
+        "night_from": campaign.night_from.isoformat(), "night_to": campaign.night_to.isoformat(),
+        "mode": campaign.mode, "description": campaign.description, "created_at": campaign.created_at.isoformat(),
+    }
+
+
+def _totals(progress: list[NightProgress], speed: Throughput) -> dict:
+    nights = Counter({state.value: 0 for state in NightState})
+    nights.update(p.state.value for p in progress)
+    return {
+        "nights": len(progress),
+        "nights_by_state": dict(nights),
+        "nights_finished": nights[NightState.DONE] + nights[NightState.FAILED],
+        "abs": sum(len(p.abs) for p in progress),
+        "abs_final": sum(p.final for p in progress),
+        "abs_failed": sum(p.failed for p in progress),
+        "abs_remaining_estimate": round(speed.remaining_abs, 1),
+        "abs_per_minute": round(speed.abs_per_minute, 3) if speed.abs_per_minute is not None else None,
+        "eta_seconds": round(speed.eta_seconds) if speed.eta_seconds is not None else None,
+    }
+
+
+def _campaign_view(report: dict) -> Group:
+    campaign, totals = report["campaign"], report["totals"]
+    nights = Table(title=f"campaign {campaign['campaign_id']}: {campaign['instrument_mode']} "
+                   f"{campaign['night_from']} … {campaign['night_to']} {campaign['mode']}")
+    for column in ("night", "state", "request", "ABs", "final", "failed", "ABs by state"):
+        nights.add_column(column, justify="right" if column in ("ABs", "final", "failed") else "left")
+    for night in report["nights"]:
+        nights.add_row(
+            night["night"], night["state"], (night["request_id"] or "–")[:8] + (f" {night['request_state']}"
+                                                                               if night["request_state"] else ""),
+            str(night["abs"]), str(night["abs_final"]), str(night["abs_failed"]),
+            ", ".join(f"{count} {state}" for state, count in night["ab_states"].items()),
+        )
+    return Group(nights, _bars(totals))
+
+
+def _bars(totals: dict) -> Table:
+    bars = Table.grid(padding=(0, 1))
+    bars.add_row("nights", ProgressBar(total=max(totals["nights"], 1), completed=totals["nights_finished"], width=40),
+                 f"{totals['nights_finished']}/{totals['nights']} finished "
+                 f"({totals['nights_by_state']['FAILED']} failed)")
+    all_abs = totals["abs_final"] + totals["abs_remaining_estimate"]
+    bars.add_row("ABs", ProgressBar(total=max(all_abs, 1), completed=totals["abs_final"], width=40),
+                 f"{totals['abs_final']}/{totals['abs']} final ({totals['abs_failed']} failed)")
+    bars.add_row("", "", _eta_text(totals))
+    return bars
+
+
+def _eta_text(totals: dict) -> str:
+    if totals["abs_per_minute"] is None:
+        return "throughput: nothing finished yet, no ETA"
+    if totals["eta_seconds"] == 0:
+        return f"throughput {totals['abs_per_minute']:.2f} AB/min; finished"
+    return (f"throughput {totals['abs_per_minute']:.2f} AB/min; ETA {timedelta(seconds=totals['eta_seconds'])} "
+            f"for ~{totals['abs_remaining_estimate']:.0f} AB(s)")
+
+
+def _overview_view(report: dict) -> Group:
+    campaigns = Table(title="campaigns (newest first)")
+    for column in ("campaign", "nights", "DONE", "FAILED", "PROCESSING", "PENDING", "ABs final", "ETA"):
+        campaigns.add_column(column)
+    for entry in report["campaigns"]:
+        c, t = entry["campaign"], entry["totals"]
+        by_state = t["nights_by_state"]
+        eta = "–" if t["eta_seconds"] is None else str(timedelta(seconds=t["eta_seconds"]))
+        campaigns.add_row(c["campaign_id"], str(t["nights"]), *(str(by_state[s]) for s in NightState.__members__),
+                          f"{t['abs_final']}/{t['abs']}", eta)
+    requests = Table(title="unfinished requests")
+    for column in ("request", "night", "mode", "campaign", "state", "ABs by state"):
+        requests.add_column(column)
+    for r in report["unfinished_requests"]:
+        requests.add_row(r["request_id"], r["night"] + (f"…{r['night_to']}" if r["night_to"] else ""), r["mode"],
+                         r["campaign_id"] or "", r["state"],
+                         ", ".join(f"{n} {s}" for s, n in sorted(r["ab_states"].items())))
+    return Group(campaigns, requests)
