@@ -1,9 +1,11 @@
-"""ASGI middleware: request metrics by route template, and a cap on request body size."""
+"""ASGI middleware: request metrics by route template, a cap on request body size, and no NUL
+characters in paths or query strings."""
 
 from __future__ import annotations
 
 import json
 import time
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,6 +49,28 @@ def route_template(scope: Scope) -> str:
     return UNMATCHED_ROUTE
 
 
+class RefuseNulCharacters:
+    """A NUL character (`%00`) in the path → 404, in the query string → 422, before any route runs.
+
+    No id, name or search value contains one, and PostgreSQL cannot even compare text with one
+    (psycopg raises instead of finding nothing), so letting it through turned lookups such as
+    `/history/ab/X%00` into 500s on PostgreSQL.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if "\x00" in scope["path"]:
+                await _send_json(send, 404, "no such resource: the path contains a NUL character")
+                return
+            if b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
+                await _send_json(send, 422, "query parameters must not contain NUL characters")
+                return
+        await self.app(scope, receive, send)
+
+
 class BodySizeLimit:
     """413 for bodies over `max_bytes`: declared (Content-Length) or counted while streaming."""
 
@@ -86,15 +110,19 @@ class BodySizeLimit:
                 return messages
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send_json(send, 413, f"request body larger than {self.max_bytes} bytes")
+
+
+async def _send_json(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
