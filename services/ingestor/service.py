@@ -220,7 +220,12 @@ async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[IngestorContext]:
     files = ArchiveFiles(settings.archive_root(load_settings(StorageSettings)))
     async with archive_database() as db, open_archive(load_settings(ArchiveClientSettings)) as archive:
         await save_releases(db, streams)
-        yield IngestorContext(db, file_store(), files, archive, streams, settings.release)
+        campaigns = asyncio.create_task(metrics.refresh_campaign_nights(db), name="campaign-nights")
+        try:
+            yield IngestorContext(db, file_store(), files, archive, streams, settings.release)
+        finally:
+            campaigns.cancel()
+            await asyncio.gather(campaigns, return_exceptions=True)
 
 
 SERVICE = ServiceSpec(name=SERVICE_NAME, handlers={Certified: on_certified}, produces=(Ingested,), lifespan=lifespan)

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `make demo`: a simulated UVES night through every service on this machine, then the portal.
+#
+#   1. simulates one night (the simulator's `demo` preset: four settings, four stars, 2x2)
+#      into the local raw-data archive demo/archive/ — once; the simulator is deterministic;
+#   2. `phoenix run ... --mode COMPLETE`: embedded broker, archive server and the five services,
+#      master calibrations first, then science IDPs; database, file store and logs in demo/data/;
+#   3. prints where to look, then runs the portal on 127.0.0.1:$PORT until Ctrl-C.
+#
+# Running it again resumes: the archive is kept, the request is published again and the
+# services recognise what was already done (same products, no duplicates).
+# `make demo` runs `make setup` first; run alone, this script expects .venv to exist.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PHOENIX="$ROOT/.venv/bin/phoenix"
+NIGHT=${PHOENIX_DEMO_NIGHT:-2015-02-23}
+PRESET=${PHOENIX_DEMO_PRESET:-demo}
+DEMO=${PHOENIX_DEMO_DIR:-$ROOT/demo}
+PORT=${PHOENIX_DEMO_PORT:-8080}
+ARCHIVE="$DEMO/archive"
+DATA="$DEMO/data"
+
+if [[ ! -x "$PHOENIX" ]]; then
+  echo "demo: $PHOENIX is missing; run \`make setup\` (or \`make demo\`, which runs it)" >&2
+  exit 2
+fi
+# The demo is self-contained: an embedded broker and SQLite under demo/data, whatever the shell says.
+unset PHOENIX_KAFKA_BOOTSTRAP_SERVERS PHOENIX_DATABASE_URL PHOENIX_DATA_DIR PHOENIX_ARCHIVE_URL
+
+if [[ -d "$ARCHIVE/raw/UVES/$NIGHT" ]] && compgen -G "$ARCHIVE/raw/UVES/$NIGHT/*.fits*" > /dev/null; then
+  echo "demo: raw frames of $NIGHT already in $ARCHIVE"
+else
+  echo "demo: simulating UVES night $NIGHT (preset $PRESET) into $ARCHIVE ..."
+  "$PHOENIX" --log-level WARNING simulate UVES --night "$NIGHT" --preset "$PRESET" --into-archive "$ARCHIVE"
+fi
+
+echo "demo: processing $NIGHT in COMPLETE mode (logs: $DATA/logs/) ..."
+started=$SECONDS
+"$PHOENIX" --log-level WARNING run UVES_ECHELLE "$NIGHT" --mode COMPLETE --archive "$ARCHIVE" --data "$DATA"
+echo "demo: processed in $((SECONDS - started)) s"
+
+URL="http://127.0.0.1:$PORT"
+cat <<EOF
+
+Where to look
+  logs            $DATA/logs/  (one file per service, the broker and the archive server)
+  data folder     $DATA/  (phoenix.db: ledger and catalogue; the file store and the archive store)
+  raw archive     $ARCHIVE/
+  history website $URL/history/UVES_ECHELLE/$NIGHT   (all nights: $URL/history/)
+  product search  $URL/api/products?target=HD    API docs: $URL/docs
+  progress        PHOENIX_DATA_DIR=$DATA .venv/bin/phoenix status
+
+Download a product (downloads need a token; search and history are public):
+  TOKEN=\$(.venv/bin/phoenix token create --scope read --scope download --data $DATA --name demo)
+  ID=\$(curl -s '$URL/api/products?limit=1' | python3 -c 'import json,sys; print(json.load(sys.stdin)["products"][0]["product_id"])')
+  curl -fOJ -H "Authorization: Bearer \$TOKEN" "$URL/api/products/\$ID/file"
+
+Starting the portal on $URL (Ctrl-C stops it) ...
+EOF
+exec "$PHOENIX" portal --data "$DATA" --host 127.0.0.1 --port "$PORT"
