@@ -19,7 +19,7 @@ from services.portal.adapters.files import ArchiveFileResolver
 from services.portal.context import Portal
 from services.portal.dependencies import PortalDep
 from services.portal.history import ScoreSummary
-from services.portal.middleware import BodySizeLimit, RefuseNulCharacters, RequestMetrics
+from services.portal.middleware import BodySizeLimit, RequestMetrics, RequestTargetLimits
 from services.portal.routes import history, products, requests, ssa
 from services.portal.schemas import Health
 from services.portal.settings import PortalSettings
@@ -50,7 +50,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _add_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RefuseNulCharacters)
+    app.add_middleware(RequestTargetLimits)
     app.add_middleware(RequestMetrics)
     return app
 

@@ -8,7 +8,10 @@ and helpers that send exact bytes (no client-side URL normalisation) and look fo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -161,22 +164,62 @@ class RawResponse:
     status_code: int
     headers: dict[str, str]
     body: bytes
+    body_bytes_sent: int = 0
 
 
 async def raw_request(portal: ServedPortal, target: str, *, method: str = "GET", headers: dict[str, str] | None = None,
-                      body: bytes = b"", timeout: float = 30) -> RawResponse:
-    """One HTTP/1.1 request with exactly this request target (bytes as given, nothing normalised)."""
-    reader, writer = await asyncio.open_connection(portal.host, portal.port)
-    try:
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {portal.host}:{portal.port}", "Connection: close"]
-        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-        if body:
-            lines.append(f"Content-Length: {len(body)}")
-        writer.write("\r\n".join(lines).encode("latin-1", "surrogateescape") + b"\r\n\r\n" + body)
-        await writer.drain()
-        return parse_response(await asyncio.wait_for(reader.read(), timeout))
-    finally:
-        writer.close()
+                      body: bytes | Iterable[bytes] = b"", timeout: float = 30) -> RawResponse:
+    """One HTTP/1.1 request with exactly this request target (bytes as given, nothing normalised).
+
+    The request is written while the answer is read, on a plain socket (asyncio's streams drop
+    what was received once the peer resets), so a server that refuses early and closes the
+    connection is still heard. An iterable body is sent chunked.
+    """
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {portal.host}:{portal.port}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    if isinstance(body, bytes) and body:
+        lines.append(f"Content-Length: {len(body)}")
+    elif not isinstance(body, bytes):
+        lines.append("Transfer-Encoding: chunked")
+    head = "\r\n".join(lines).encode("latin-1", "surrogateescape") + b"\r\n\r\n"
+    return await asyncio.to_thread(_exchange, (portal.host, portal.port), head, body, timeout)
+
+
+def _exchange(address: tuple[str, int], head: bytes, body: bytes | Iterable[bytes], timeout: float) -> RawResponse:
+    sent = 0
+    with socket.create_connection(address, timeout=timeout) as sock:
+
+        def send() -> None:
+            nonlocal sent
+            try:
+                sock.sendall(head)
+                if isinstance(body, bytes):
+                    for start in range(0, len(body), 64 * 1024):
+                        piece = body[start:start + 64 * 1024]
+                        sock.sendall(piece)
+                        sent += len(piece)
+                else:
+                    for chunk in body:
+                        sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                        sent += len(chunk)
+                    sock.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass  # refused early: the answer is read below
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        received = bytearray()
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionError:
+            if not received:
+                raise
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)  # unblocks a sender the server stopped reading
+        sender.join(timeout)
+    response = parse_response(bytes(received))
+    return RawResponse(response.status_code, response.headers, response.body, sent)
 
 
 def parse_response(data: bytes) -> RawResponse:

@@ -15,7 +15,7 @@ from services.portal.schemas import RequestAccepted
 from shared import __version__
 from shared.archive.models import Scope
 from shared.contracts import DateRequested, ProcessingMode
-from shared.errors import TransientError
+from shared.errors import ConfigError, TransientError
 from shared.instruments import known_modes
 
 logger = logging.getLogger(__name__)
@@ -45,9 +45,11 @@ async def submit(body: DateRequestBody, portal: PortalDep) -> RequestAccepted:
         raise HTTPException(503, "no message bus configured: set PHOENIX_KAFKA_BOOTSTRAP_SERVERS for the portal")
     try:
         await publish_date_request(portal.settings.kafka, request)
-    except (TransientError, OSError) as error:
+    except (TransientError, ConfigError, OSError) as error:
+        # The reason (broker address, client errors) is for the operator's log, not the client.
         logger.warning("date request not published: %s", error)
-        raise HTTPException(503, f"the message bus did not accept the request: {error}") from None
+        raise HTTPException(503, "the message bus did not accept the request, try again later",
+                            headers={"Retry-After": "30"}) from None
     logger.info("date request %s published for %s %s", request.request_id, request.instrument_mode, request.night)
     return RequestAccepted(request_id=request.request_id, topic=DateRequested.topic)
 
