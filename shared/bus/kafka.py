@@ -7,10 +7,17 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAlreadyExistsError,
+    UnsupportedSaslMechanismError,
+)
 
 from shared.contracts import dead_letter_topic
-from shared.errors import TransientError
+from shared.errors import ConfigError, TransientError
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -23,6 +30,10 @@ DLQ_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 class BrokerUnavailable(TransientError):
     """The broker could not be reached within the configured attempts."""
+
+
+class BrokerRefusedCredentials(ConfigError):
+    """The broker answered but refused the SASL credentials or mechanism: retrying cannot help."""
 
 
 def make_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
@@ -94,6 +105,13 @@ async def _connected_admin(settings: KafkaSettings, attempts: int) -> AIOKafkaAd
             return admin
         except (KafkaConnectionError, KafkaError, OSError) as error:
             await admin.close()
+            refused = await _sasl_refusal(settings)
+            if refused is not None:
+                raise BrokerRefusedCredentials(
+                    f"Kafka at {settings.bootstrap_servers} refused SASL {settings.sasl_mechanism} for user "
+                    f"{settings.sasl_username!r}: {refused}; check PHOENIX_KAFKA_SASL_USERNAME, "
+                    "PHOENIX_KAFKA_SASL_PASSWORD and PHOENIX_KAFKA_SASL_MECHANISM"
+                ) from None
             log.warning(
                 "broker %s not reachable (attempt %d of %d): %s",
                 settings.bootstrap_servers, attempt, attempts, error or type(error).__name__,
@@ -102,3 +120,24 @@ async def _connected_admin(settings: KafkaSettings, attempts: int) -> AIOKafkaAd
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
     raise BrokerUnavailable(f"cannot reach Kafka at {settings.bootstrap_servers} after {attempts} attempts")
+
+
+async def _sasl_refusal(settings: KafkaSettings) -> str | None:
+    """Why the first bootstrap broker refuses our SASL log-in, or None (no SASL, or another failure).
+
+    aiokafka reports a failed bootstrap only as "Unable to bootstrap", whatever the cause; one
+    direct connection tells a wrong password (a deployment mistake) from a broker that is down.
+    """
+    if not settings.security_protocol.startswith("SASL"):
+        return None
+    host, _, port = settings.bootstrap_servers.split(",")[0].strip().rpartition(":")
+    options = settings.client_options()
+    del options["bootstrap_servers"]
+    try:
+        connection = await create_conn(host.strip("[]"), int(port), request_timeout_ms=10_000, **options)
+    except (SaslAuthenticationFailed, UnsupportedSaslMechanismError) as error:
+        return str(error)
+    except (TimeoutError, KafkaError, OSError, ValueError):
+        return None
+    connection.close()
+    return None
