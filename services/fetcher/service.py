@@ -69,9 +69,12 @@ async def on_date_requested(event: DateRequested, ctx: FetcherContext) -> list[D
     catalogue = await ctx.archive.list_calib(rules.instrument)
     associated = associate(frames.frames, catalogue, event.mode, rules, rule_set)
     _report_files_not_used(associated)
-    staged = [await _stage_or_record(block, event, frames, catalogue, ctx) for block in associated.blocks]
+    owned = [block for block in associated.blocks if await _claimed(block, event, ctx)]
+    staged = [await _stage_or_record(block, event, frames, catalogue, ctx) for block in owned]
+    others = [block.ab_id for block in associated.blocks if block not in owned]
     async with ctx.database.session() as session:
-        await ledger.set_request_state(session, event.request_id, RequestState.FETCHED, _request_summary(associated))
+        await ledger.set_request_state(session, event.request_id, RequestState.FETCHED,
+                                       _request_summary(associated, others))
     return [DataStaged.following(event, ab=block) for block in staged if block is not None]
 
 
@@ -117,6 +120,19 @@ async def _rules_for_request(event: DateRequested, ctx: FetcherContext) -> Assoc
     return ctx.rules(event.instrument_mode)
 
 
+async def _claimed(block: AssociationBlock, event: DateRequested, ctx: FetcherContext) -> bool:
+    """Whether this request handles the AB: not when another request already has it in hand or
+    ingested it (a repeated request, overlapping campaigns) unless this one asks to reprocess."""
+    if event.reprocess:
+        return True
+    async with ctx.database.session() as session:
+        claimed = await ledger.claim_ab(session, block, event_id=event.event_id, request_id=event.request_id,
+                                        service=f"{SERVICE_NAME}@{__version__}")
+    if not claimed:
+        log.info("%s is handled by an earlier request; not staged again", block.ab_id)
+    return claimed
+
+
 async def _stage_or_record(
     block: AssociationBlock, event: DateRequested, frames: NightFrames, catalogue: list[CalibInfo], ctx: FetcherContext
 ) -> AssociationBlock | None:
@@ -157,12 +173,16 @@ def _report_files_not_used(associated: Associated) -> None:
     metrics.FILES_NOT_USED.inc(len(associated.skipped))
 
 
-def _request_summary(associated: Associated) -> str:
-    if not associated.skipped:
-        return ""
-    listed = "; ".join(f"{s.arcfile}: {s.reason}" for s in associated.skipped[:20])
-    more = len(associated.skipped) - 20
-    return f"{len(associated.skipped)} file(s) not used: {listed}" + (f"; and {more} more" if more > 0 else "")
+def _request_summary(associated: Associated, handled_elsewhere: list[str] = ()) -> str:
+    parts = []
+    if associated.skipped:
+        listed = "; ".join(f"{s.arcfile}: {s.reason}" for s in associated.skipped[:20])
+        more = len(associated.skipped) - 20
+        parts.append(f"{len(associated.skipped)} file(s) not used: {listed}" + (f"; and {more} more" if more > 0 else ""))
+    if handled_elsewhere:
+        parts.append(f"{len(handled_elsewhere)} AB(s) already handled by an earlier request: "
+                     f"{', '.join(handled_elsewhere[:20])}")
+    return "; ".join(parts)
 
 
 SERVICE = ServiceSpec(

@@ -158,6 +158,44 @@ async def record_ab_state(
     return await rows_written(session, history) == 1
 
 
+# An AB that ended like this may be taken up again by a later request for its night.
+RETRYABLE_STATES = (AbState.FAILED, AbState.INCOMPLETE, AbState.REJECTED)
+
+
+async def claim_ab(
+    session: AsyncSession, ab: AssociationBlock, *, event_id: uuid.UUID, request_id: uuid.UUID, service: str
+) -> bool:
+    """Make `request_id` the owner of `ab` (state CREATED) unless another request already owns it and
+    it is not RETRYABLE (in flight, waiting, ingested or in review). False when another request owns it.
+
+    Taking an AB from another request is atomic on both databases (one INSERT … ON CONFLICT DO
+    UPDATE … WHERE), so two requests for one night never both stage it. The owning request's
+    redelivered event gets True and changes nothing.
+    """
+    owner = await session.scalar(select(AbRecord.request_id).where(AbRecord.ab_id == ab.ab_id))
+    if owner == request_id:
+        return True  # this request's event again (a redelivery): its AB keeps the state it reached
+    at = utc_now()
+    columns = _ab_columns(ab, AbState.CREATED, request_id=request_id, reason="", at=at)
+    statement = (
+        insert(session, AbRecord)
+        .values(ab_id=ab.ab_id, created_at=at, **columns)
+        .on_conflict_do_update(
+            index_elements=[AbRecord.ab_id], set_=columns,
+            where=AbRecord.state.in_(RETRYABLE_STATES),
+        )
+    )
+    if await rows_written(session, statement) == 0:
+        return False
+    history = (
+        insert(session, AbTransition)
+        .values(ab_id=ab.ab_id, state=AbState.CREATED, reason="", event_id=event_id, service=service, at=at)
+        .on_conflict_do_nothing(index_elements=[AbTransition.ab_id, AbTransition.event_id, AbTransition.state])
+    )
+    await session.execute(history)
+    return True
+
+
 async def _transition_recorded(session: AsyncSession, ab_id: str, event_id: uuid.UUID, state: AbState) -> bool:
     statement = select(AbTransition.id).where(
         AbTransition.ab_id == ab_id, AbTransition.event_id == event_id, AbTransition.state == state
@@ -168,7 +206,19 @@ async def _transition_recorded(session: AsyncSession, ab_id: str, event_id: uuid
 async def _upsert_ab(
     session: AsyncSession, ab: AssociationBlock, state: AbState, *, request_id: uuid.UUID, reason: str, at: datetime
 ) -> None:
-    columns = {
+    columns = _ab_columns(ab, state, request_id=request_id, reason=reason, at=at)
+    statement = (
+        insert(session, AbRecord)
+        .values(ab_id=ab.ab_id, created_at=at, **columns)
+        .on_conflict_do_update(index_elements=[AbRecord.ab_id], set_=columns)
+    )
+    await session.execute(statement)
+
+
+def _ab_columns(
+    ab: AssociationBlock, state: AbState, *, request_id: uuid.UUID, reason: str, at: datetime
+) -> dict[str, object]:
+    return {
         "request_id": request_id,
         "instrument_mode": ab.instrument_mode,
         "night": ab.night,
@@ -183,12 +233,6 @@ async def _upsert_ab(
         "depends_on": list(ab.depends_on),
         "updated_at": at,
     }
-    statement = (
-        insert(session, AbRecord)
-        .values(ab_id=ab.ab_id, created_at=at, **columns)
-        .on_conflict_do_update(index_elements=[AbRecord.ab_id], set_=columns)
-    )
-    await session.execute(statement)
 
 
 async def get_ab(session: AsyncSession, ab_id: str) -> AbRecord | None:

@@ -12,6 +12,7 @@ from shared.archive.ledger import (
     ab_states,
     abs_of_night,
     abs_of_request,
+    claim_ab,
     get_ab,
     get_campaign,
     get_request,
@@ -183,3 +184,24 @@ async def test_writers_through_separate_engines_do_not_collide(db: ArchiveDataba
     async with db.session() as s:
         histories = [await ab_history(s, ab.ab_id) for ab in abs_]
     assert all(len(history) == 2 for history in histories)
+
+
+async def test_an_ab_is_claimed_by_one_request_and_taken_up_again_only_once_it_failed(db: ArchiveDatabase) -> None:
+    ab = make_ab("UVES.2024-03-01.CLAIMED")
+    first, second = REQUEST_ID, uuid.uuid4()  # record() writes as REQUEST_ID
+
+    async def claim(request_id: uuid.UUID) -> bool:
+        async with db.session() as s:
+            return await claim_ab(s, ab, event_id=uuid.uuid4(), request_id=request_id, service="test")
+
+    assert await claim(first)
+    await record(db, ab, AbState.STAGED, uuid.uuid4())
+    assert not await claim(second), "in flight for the first request: a repeated request leaves it alone"
+    assert await claim(first), "the first request's redelivered event keeps it"
+    async with db.session() as s:
+        assert (await get_ab(s, ab.ab_id)).state is AbState.STAGED, "a redelivery does not reset its state"
+    await record(db, ab, AbState.FAILED, uuid.uuid4())
+    assert await claim(second), "a failed AB is taken up by a later request"
+    async with db.session() as s:
+        taken = await get_ab(s, ab.ab_id)
+    assert (taken.state, taken.request_id) == (AbState.CREATED, second)
