@@ -11,6 +11,10 @@ does not. From the ledger, for work unchanged for --older-than minutes:
   idempotent, so nothing is duplicated);
 - a WAITING AB whose prerequisites are all final is reported (its release was missed).
 
+Choose --older-than longer than the date-requested backlog can take to drain: a request still
+queued in Kafka is not in the ledger yet, and its campaign night would be requested twice
+(harmless — the fetcher leaves ABs another request has in hand — but wasted work).
+
 The broker comes from PHOENIX_KAFKA_BOOTSTRAP_SERVERS, the database from PHOENIX_DATABASE_URL
 (or PHOENIX_DATA_DIR). --dry-run only prints what would be done.
 """

@@ -124,7 +124,8 @@ def _bars(totals: dict) -> Table:
                  f"({totals['nights_by_state']['FAILED']} failed)")
     all_abs = totals["abs_final"] + totals["abs_remaining_estimate"]
     bars.add_row("ABs", ProgressBar(total=max(all_abs, 1), completed=totals["abs_final"], width=40),
-                 f"{totals['abs_final']}/{totals['abs']} final ({totals['abs_failed']} failed)")
+                 f"{totals['abs_final']}/{totals['abs']} final ({totals['abs_failed']} failed)"
+                 + (f"; ~{totals['abs_remaining_estimate']:.0f} to go" if totals["abs_remaining_estimate"] else ""))
     bars.add_row("", "", _eta_text(totals))
     return bars
 
