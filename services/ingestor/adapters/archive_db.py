@@ -112,4 +112,6 @@ async def _finish_request_if_done(session: AsyncSession, event: Certified) -> No
     if records and all(record.state in FINAL_AB_STATES for record in records):
         counts = Counter(record.state.value for record in records)
         summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
-        await ledger.set_request_state(session, event.correlation_id, RequestState.DONE, summary)
+        # Keep what the fetcher reported (raw files not used and why): the summary goes in front of it.
+        reason = f"{summary}; {request.reason}" if request.reason else summary
+        await ledger.set_request_state(session, event.correlation_id, RequestState.DONE, reason)

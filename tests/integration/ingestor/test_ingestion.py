@@ -279,3 +279,19 @@ async def test_final_states_are_counted_once(ctx: IngestorContext, products: Pro
 
     assert counted("INGESTED") - before[0] == 1
     assert REGISTRY.get_sample_value("phoenix_ingested_bytes_total") - before[1] == sdp.stat().st_size
+
+
+async def test_the_done_request_keeps_what_the_fetcher_reported(ctx: IngestorContext) -> None:
+    bias = bias_ab()
+    request = DateRequested(correlation_id=REQUEST, instrument_mode="UVES_ECHELLE", night=bias.night,
+                            mode=ProcessingMode.IDP)
+    fetched = "1 file(s) not used: UVES.2024-03-01T18:38:07.000.fits: unreadable: empty file (0 bytes)"
+    async with ctx.db.session() as session:
+        await ledger.record_request(session, request)
+        await ledger.record_ab_state(session, bias, AbState.STAGED, event_id=request.event_id,
+                                     request_id=REQUEST, service="fetcher")
+        await ledger.set_request_state(session, REQUEST, RequestState.FETCHED, fetched)
+    await on_certified(certified(bias, [], decision=Decision.REVIEW, reason="policy ALL"), ctx)
+    async with ctx.db.session() as session:
+        done = await ledger.get_request(session, REQUEST)
+    assert (done.state, done.reason) == (RequestState.DONE, f"1 REVIEW; {fetched}")
