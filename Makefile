@@ -33,7 +33,7 @@ bench: setup
 	$(BIN)/python bench/bus.py
 
 demo: setup
-	$(BIN)/phoenix run UVES_ECHELLE 2015-02-23 --to 2015-02-25 --mode COMPLETE
+	bash deploy/demo.sh
 
 schemas: python
 	$(BIN)/phoenix schema export docs/schemas

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 from shared.archive import ArchiveDatabase, calibrations, catalogue, ledger, qc1
@@ -98,24 +99,39 @@ def _fresh(path: Path) -> Path:
 
 @dataclass
 class Progress:
-    """What the ledger says about one request."""
+    """What the ledger says about one request and the ABs of its nights."""
 
     request_id: uuid.UUID
     request_state: RequestState | None = None
     request_reason: str = ""
     abs: list[AbRecord] = field(default_factory=list)
+    prerequisites: dict[str, AbState] = field(default_factory=dict)
+    """States of the ABs the request's ABs depend on."""
 
     @property
     def states(self) -> Counter[str]:
-        return Counter(record.state.value for record in self.abs)
+        return Counter(self.state_of(record).value for record in self.abs)
 
     @property
     def finished(self) -> bool:
         if self.request_state is RequestState.FAILED:
             return True
         return self.request_state in (RequestState.FETCHED, RequestState.DONE) and all(
-            record.state in FINAL_STATES for record in self.abs
+            self.state_of(record) in FINAL_STATES for record in self.abs
         )
+
+    def state_of(self, record: AbRecord) -> AbState:
+        """The AB's state, where an AB that waits only for prerequisites held for review is REVIEW too."""
+        return AbState.REVIEW if self.held_for(record) else record.state
+
+    def held_for(self, record: AbRecord) -> list[str]:
+        """The prerequisites in REVIEW that a WAITING AB is held by, when nothing else can still move."""
+        if record.state is not AbState.WAITING or not record.depends_on:
+            return []
+        states = [self.prerequisites.get(ab_id) for ab_id in record.depends_on]
+        if not all(state in FINAL_STATES for state in states):
+            return []
+        return [ab_id for ab_id in record.depends_on if self.prerequisites.get(ab_id) is AbState.REVIEW]
 
 
 async def follow(
@@ -142,12 +158,21 @@ async def follow(
 
 
 async def read_progress(database: ArchiveDatabase, request_id: uuid.UUID) -> Progress:
+    """The request and every AB of its nights, whichever request is handling them."""
     async with database.session() as session:
         request = await ledger.get_request(session, request_id)
-        records = await ledger.abs_of_request(session, request_id)
-    if request is None:
-        return Progress(request_id)
-    return Progress(request_id, request.state, request.reason, records)
+        if request is None:
+            return Progress(request_id)
+        records = {record.ab_id: record for record in await ledger.abs_of_request(session, request_id)}
+        for night in _nights(request.night, request.night_to or request.night):
+            for record in await ledger.abs_of_night(session, request.instrument_mode, night):
+                records.setdefault(record.ab_id, record)
+        prerequisites = await ledger.ab_states(session, {ab for r in records.values() for ab in r.depends_on})
+    return Progress(request_id, request.state, request.reason, list(records.values()), prerequisites)
+
+
+def _nights(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 async def summary(database: ArchiveDatabase, progress: Progress) -> dict[str, object]:
@@ -161,7 +186,7 @@ async def summary(database: ArchiveDatabase, progress: Progress) -> dict[str, ob
             product_ids += [c.name for c in await calibrations.calibrations_of_ab(session, record.ab_id)]
             abs_.append({
                 "ab_id": record.ab_id, "night": record.night.isoformat(), "raw_type": record.raw_type,
-                "recipe": record.recipe, "state": record.state.value, "reason": record.reason,
+                "recipe": record.recipe, "state": progress.state_of(record).value, "reason": _reason(progress, record),
                 "scores": scores, "product_ids": product_ids,
             })
     return {
@@ -170,3 +195,8 @@ async def summary(database: ArchiveDatabase, progress: Progress) -> dict[str, ob
         "request_reason": progress.request_reason,
         "abs": abs_,
     }
+
+
+def _reason(progress: Progress, record: AbRecord) -> str:
+    held = progress.held_for(record)
+    return f"waits for {', '.join(held)}, held for review" if held else record.reason

@@ -88,7 +88,9 @@ async def on_ingested(event: Ingested, ctx: FetcherContext) -> list[DataStaged]:
     if not any(event.ab.ab_id in record.depends_on for record in records):
         raise NoWork(f"no AB waits for {event.ab.ab_id}")
     rules = ctx.rules(event.ab.instrument_mode)
-    catalogue = await ctx.archive.list_calib(rules.instrument)
+    # Retired masters too: the producer's products stay the ones its dependants were promised,
+    # even if a reprocessed version has replaced them in the store since.
+    catalogue = await ctx.archive.list_calib(rules.instrument, include_retired=True)
     certified = {event.ab.ab_id: [c for c in catalogue if c.name in event.product_ids or c.filename in event.product_ids]}
     lost = {event.ab.ab_id} if event.state in PREREQUISITE_LOST else set()
     released = release([AssociationBlock.model_validate(r.ab) for r in records], certified if not lost else {}, lost)

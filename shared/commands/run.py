@@ -23,6 +23,7 @@ from rich.live import Live
 from rich.table import Table
 
 from shared import __version__
+from shared.archive.models import AbState
 from shared.bus.publish import publish
 from shared.contracts import DateRequested, ProcessingMode
 from shared.embedded_run import FINAL_STATES, Progress, embedded_chain, follow, summary
@@ -107,7 +108,7 @@ async def _process(request: DateRequested, kafka: KafkaSettings, chain, timeout:
 
 def _table(progress: Progress) -> Table:
     states = progress.states
-    final = sum(count for state, count in states.items() if state in FINAL_STATES)
+    final = sum(count for state, count in states.items() if AbState(state) in FINAL_STATES)
     table = Table(title=f"request {progress.request_id}: {final}/{len(progress.abs)} AB(s) final"
                   f" · request {progress.request_state.value if progress.request_state else 'queued'}")
     table.add_column("state")

@@ -65,6 +65,12 @@ def is_inside(root: Path, path: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
 
+def _same_exposure(mjd_a: float | None, mjd_b: float | None) -> bool:
+    if mjd_a is None or mjd_b is None:
+        return mjd_a is mjd_b
+    return abs(mjd_a - mjd_b) < 1e-6  # 0.09 s: the same first raw frame
+
+
 def night_of_mjd(mjd: float, night_start_hour_utc: float) -> date:
     moment = datetime.fromtimestamp((mjd - _MJD_UNIX_EPOCH) * 86400.0, UTC)
     return (moment - timedelta(hours=night_start_hour_utc)).date()
@@ -362,14 +368,19 @@ class CalibStore:
 
     @staticmethod
     def _retire_superseded(registry: CalibRegistry, info: CalibInfo) -> CalibInfo:
-        """Retires (in `registry`) every current master `info` supersedes; returns `info` naming the latest."""
+        """Retires (in `registry`) every current master `info` supersedes; returns `info` naming the latest.
+
+        A master supersedes another version of itself: same PRO.CATG and setting, made from the
+        same raw frames (same MJD-OBS). Two masters of one night from different raw frames (the
+        afternoon's and the morning's biases) are both kept current.
+        """
         superseded = sorted(
             (
                 entry
                 for entry in registry.entries.values()
                 if entry.status == "current"
                 and entry.pro_catg == info.pro_catg
-                and entry.night == info.night
+                and _same_exposure(entry.mjd_obs, info.mjd_obs)
                 and entry.setting == info.setting
             ),
             key=lambda entry: entry.registered_at,

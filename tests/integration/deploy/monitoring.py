@@ -24,9 +24,7 @@ GRAFANA_VARIABLES = {"$__range": "5m", "$__rate_interval": "1m", "$__interval": 
 # Metrics the dashboard and rules already use but that no service exports yet, with the issue
 # that adds them. Nothing else may be missing from a live chain.
 NOT_EXPORTED_YET = {
-    "phoenix_abs_final_total": "issue 7 (ingestor: ABs by final state)",
     "phoenix_campaign_nights": "issue 8 (campaigns: nights by state)",
-    "phoenix_recipe_duration_seconds_bucket": "issue 5 (processor: esorex recipe runs)",
     "kafka_consumergroup_lag": "kafka-exporter, which runs only in docker-compose (issue 8 deployment)",
 }
 

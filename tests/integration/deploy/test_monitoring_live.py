@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from datetime import date
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ import yaml
 
 from shared.bus.embedded import free_port
 from shared.bus.publish import publish
+from shared.contracts import ProcessingMode
 from tests.integration.deploy.monitoring import (
     NOT_EXPORTED_YET,
     RULES,
@@ -29,15 +29,17 @@ from tests.integration.deploy.monitoring import (
 from tests.support.bus import Broker, env_for, read_topic, request, send_raw
 from tests.support.processes import ServiceProcess
 
-pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.kafka, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(400)]
+CHAIN_ABS = 12
+"""ABs of the small simulated night in COMPLETE mode: 10 master-calibration ABs and 2 science ABs."""
 
 SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
 FAULTY = "tests.integration.deploy.faulty:SERVICE"
 
 
-def test_every_dashboard_and_rule_expression_returns_data(embedded_broker: Broker, tmp_path: Path) -> None:
+def test_every_dashboard_and_rule_expression_returns_data(embedded_broker: Broker, archive: Path, tmp_path: Path) -> None:
     kafka = embedded_broker.settings()
-    env = env_for(kafka)
+    env = env_for(kafka, PHOENIX_ARCHIVE_URL=str(archive), PHOENIX_DATA_DIR=str(tmp_path / "data"))
     ports = {name: free_port() for name in [*SERVICES, "faulty"]}
     processes = [ServiceProcess(name, {**env, "PHOENIX_METRICS_PORT": str(ports[name])}, tmp_path) for name in SERVICES]
     processes.append(ServiceProcess(FAULTY, {**env, "PHOENIX_METRICS_PORT": str(ports["faulty"])}, tmp_path, "faulty"))
@@ -47,7 +49,7 @@ def test_every_dashboard_and_rule_expression_returns_data(embedded_broker: Broke
         for process in processes:
             process.wait_for_log("assigned", 60)
         _run_the_chain(kafka)
-        _wait_for_scrapes(api, ingested=4)
+        _wait_for_scrapes(api, ingested=CHAIN_ABS)
         failures = _query_everything(api)
     finally:
         codes = [process.stop() for process in processes]
@@ -93,13 +95,12 @@ def _start_prometheus(ports: dict[str, int], tmp_path: Path) -> tuple[subprocess
 
 def _run_the_chain(kafka) -> None:
     async def run() -> None:
-        # Three nights reach ingested; the priority-0 one also fails in the faulty service
-        # and the undecodable message is dead-lettered by the fetcher.
-        await publish(kafka, [request("2015-02-23", night_to=date(2015, 2, 24)),
-                              request("2015-02-25"), request("2015-02-26", priority=0)])
+        # The simulated night runs through the real chain; the priority-0 request of a night
+        # without data fails in the faulty service, and the undecodable message is dead-lettered.
+        await publish(kafka, [request("2024-03-01", mode=ProcessingMode.COMPLETE), request("2024-03-05", priority=0)])
         await send_raw(kafka, "date-requested", [b"this is not json"])
-        ingested = await read_topic(kafka, "ingested", expected=4, timeout_seconds=90)
-        assert len(ingested) == 4
+        ingested = await read_topic(kafka, "ingested", expected=CHAIN_ABS, timeout_seconds=240)
+        assert len(ingested) == CHAIN_ABS
 
     asyncio.run(run())
 

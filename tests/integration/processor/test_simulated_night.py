@@ -75,10 +75,12 @@ async def test_a_simulated_night_gives_master_calibrations_and_science(ctx, nigh
     assert {f"{kind}_{chip}" for kind in kinds for chip in CHIPS[arm]} <= masters
 
     science = await run_ab(ctx, night, arm, SCIENCE, products, mode=ProcessingMode.IDP, dpr_catg="SCIENCE")
-    assert sorted(p.pro_catg for p in science.products) == sorted(
+    by_kind = {kind: sorted(p.pro_catg for p in science.products if p.kind is kind) for kind in ProductKind}
+    assert by_kind[ProductKind.PIPELINE] == sorted(
         f"{kind}_SCI_POINT_{chip}" for kind in ("ERRORBAR", "MERGED") for chip in CHIPS[arm]
     )
-    assert all(p.kind is ProductKind.PIPELINE for p in science.products)
+    assert by_kind[ProductKind.IDP] == ["SCIENCE.SPECTRUM"], "one SDP spectrum per arm"
+    assert by_kind[ProductKind.ANCILLARY] == ["ANCILLARY.PREVIEW", "PROCESSING_LOG"]
 
 
 def _qc(ready: ProductsReady, category: str) -> dict:

@@ -99,6 +99,15 @@ async def test_a_reprocessed_master_retires_the_one_it_replaces(client: RawArchi
     assert [info.name for info in await client.list_calib("UVES", pro_catg="MASTER_FLAT_BLUE")] == ["MF"]
 
 
+async def test_two_masters_of_one_night_from_different_frames_both_stay_current(
+    client: RawArchiveClient, masters: Path
+) -> None:
+    afternoon = await client.upload_calib(write_master(masters / "MB_pm.fits", "MASTER_BIAS_BLUE", mjd_obs=60370.80))
+    morning = await client.upload_calib(write_master(masters / "MB_am.fits", "MASTER_BIAS_BLUE", mjd_obs=60371.40))
+    assert afternoon.night == morning.night and morning.replaces is None
+    assert {info.name for info in await client.list_calib("UVES")} == {"MB_pm", "MB_am"}
+
+
 async def test_retired_masters_stay_downloadable(client: RawArchiveClient, masters: Path, tmp_path: Path) -> None:
     source = write_master(masters / "MB_v1.fits", "MASTER_BIAS_BLUE", seed=1)
     await client.upload_calib(source)

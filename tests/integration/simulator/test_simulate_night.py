@@ -80,7 +80,10 @@ def test_into_archive_layout(tmp_path):
     names = sorted(p.name for p in folder.iterdir())
     assert all(name.startswith("UVES.") for name in names)
     assert any(name.endswith(".truth.json") for name in names)
-    assert [p.name for p in tmp_path.iterdir()] == ["raw"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calib", "raw"]
+    [static] = (tmp_path / "calib" / "UVES").iterdir()
+    assert static.name == "UVES_LINE_REFER_TABLE.fits", "the static calibration kit is installed"
+    assert fits.getheader(static)["HIERARCH ESO PRO CATG"] == "LINE_REFER_TABLE"
 
 
 def test_failure_half_way_leaves_nothing(tmp_path, monkeypatch):
