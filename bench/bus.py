@@ -32,8 +32,9 @@ from bench.noop_chain import SPECS  # noqa: E402
 from shared.bus.embedded import EmbeddedBroker  # noqa: E402
 from shared.bus.publish import publish  # noqa: E402
 from shared.contracts import TOPICS  # noqa: E402
+from shared.processes import ChildProcess  # noqa: E402
 from tests.support.bus import Broker, env_for, read_topic, request  # noqa: E402
-from tests.support.processes import ServiceProcess  # noqa: E402
+from tests.support.processes import REPO_ROOT  # noqa: E402
 
 HOPS = list(zip(list(TOPICS)[:-1], list(TOPICS)[1:], strict=True))
 
@@ -53,8 +54,11 @@ def started(kind: str) -> Iterator[Broker]:
 async def one_run(broker: Broker, events: int, log_dir: Path) -> dict[str, object]:
     kafka = broker.settings(partitions=3)
     env = env_for(kafka, PHOENIX_CONCURRENCY="16")
+    # A consumer group per run (the topic prefix is per run): a group reused from the run before
+    # delays the first hop of the next run by seconds.
     services = [
-        ServiceProcess(f"bench.noop_chain:{spec}", env, log_dir, label=f"{broker.kind}-{name}")
+        ChildProcess(["service", f"bench.noop_chain:{spec}", "--group", f"{kafka.topic_prefix}{name}"],
+                     {"PYTHONPATH": REPO_ROOT, **env}, log_dir / f"{kafka.topic_prefix}{broker.kind}-{name}.log")
         for name, spec in SPECS.items()
     ]
     try:
