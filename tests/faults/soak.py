@@ -77,8 +77,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--nights", type=int, default=6)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="phoenix-soak-") as work:
-        return asyncio.run(soak(args.minutes, args.seed, args.nights, Path(work)))
+    work = Path(tempfile.mkdtemp(prefix="phoenix-soak-"))
+    print(f"work folder (logs kept): {work}", flush=True)
+    return asyncio.run(soak(args.minutes, args.seed, args.nights, work))
 
 
 if __name__ == "__main__":
