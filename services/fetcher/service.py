@@ -22,7 +22,7 @@ from services.fetcher.night import NightFrames, load_classifier, read_nights
 from services.fetcher.rules import AssociationRules, load_association_rules
 from services.fetcher.staging import stage_block
 from shared import __version__
-from shared.archive import ArchiveDatabase, ledger
+from shared.archive import ArchiveDatabase, calibrations, ledger
 from shared.archive.models import AbState, RequestState
 from shared.bus.runtime import ServiceSpec
 from shared.contracts import AssociationBlock, Completeness, DataStaged, DateRequested, FinalState, Ingested
@@ -79,34 +79,63 @@ async def on_date_requested(event: DateRequested, ctx: FetcherContext) -> list[D
 
 
 async def on_ingested(event: Ingested, ctx: FetcherContext) -> list[DataStaged]:
-    """Release the ABs that waited for this AB's certified products (or learn they never come)."""
+    """Release the ABs that waited for this AB's certified products (or learn they never come).
+
+    Every waiting AB is resolved afresh from the ledger's current state of all its producers,
+    and only a final outcome is written (INCOMPLETE, or STAGED once nothing is pending), so two
+    `ingested` events handled at once cannot undo each other's work.
+    """
     if event.state not in PREREQUISITE_LOST and event.state is not FinalState.INGESTED:
         raise NoWork(f"{event.ab.ab_id} is {event.state.value}; its dependants keep waiting")
     async with ctx.database.session() as session:
         records = await ledger.waiting_abs(session, event.ab.instrument_mode)
-    waiting = {record.ab_id: record for record in records}
-    if not any(event.ab.ab_id in record.depends_on for record in records):
-        raise NoWork(f"no AB waits for {event.ab.ab_id}")
+        if not any(event.ab.ab_id in record.depends_on for record in records):
+            raise NoWork(f"no AB waits for {event.ab.ab_id}")
+        producers = await _producers(session, {ab_id for record in records for ab_id in record.depends_on})
     rules = ctx.rules(event.ab.instrument_mode)
-    # Retired masters too: the producer's products stay the ones its dependants were promised,
+    # Retired masters too: a producer's products stay the ones its dependants were promised,
     # even if a reprocessed version has replaced them in the store since.
     catalogue = await ctx.archive.list_calib(rules.instrument, include_retired=True)
-    certified = {event.ab.ab_id: [c for c in catalogue if c.name in event.product_ids or c.filename in event.product_ids]}
-    lost = {event.ab.ab_id} if event.state in PREREQUISITE_LOST else set()
-    released = release([AssociationBlock.model_validate(r.ab) for r in records], certified if not lost else {}, lost)
-    outputs = []
+    by_name = {calibration.name: calibration for calibration in catalogue}
+    certified = {ab_id: [by_name[name] for name in names if name in by_name] for ab_id, names in producers.certified.items()}
+    waiting = {record.ab_id: record for record in records}
+    released = release([AssociationBlock.model_validate(r.ab) for r in records], certified, producers.lost)
     for block in released.incomplete:
-        await _record(ctx, block, AbState.INCOMPLETE, waiting[block.ab_id].request_id, event.event_id, block.incomplete_reason)
+        await _record(ctx, block, AbState.INCOMPLETE, waiting[block.ab_id].request_id, event.event_id,
+                      block.incomplete_reason)
+    outputs = []
     for block in released.ready:
+        if not await _still_waiting(ctx, block.ab_id):
+            continue  # another ingested event released it meanwhile
         request_id = waiting[block.ab_id].request_id
         frames = await ctx.archive.list_raw(rules.instrument, block.night)
         staged = await _stage(block, {f.arcfile: f for f in frames}, catalogue, request_id, event.event_id, ctx)
         if staged is not None:
             outputs.append(DataStaged(correlation_id=request_id, causation_id=event.event_id, ab=staged))
-    for block in released.waiting:
-        if block.model_dump(mode="json") != waiting[block.ab_id].ab:
-            await _record(ctx, block, AbState.WAITING, waiting[block.ab_id].request_id, event.event_id)
     return outputs
+
+
+async def _still_waiting(ctx: FetcherContext, ab_id: str) -> bool:
+    async with ctx.database.session() as session:
+        return (await ledger.ab_states(session, [ab_id])).get(ab_id) is AbState.WAITING
+
+
+@dataclass(frozen=True)
+class _Producers:
+    certified: dict[str, list[str]]
+    """Producer ab_id → names of the masters it registered in the calibration store."""
+    lost: set[str]
+    """Producers that will never deliver (rejected, failed, incomplete)."""
+
+
+async def _producers(session, ab_ids: set[str]) -> _Producers:
+    states = await ledger.ab_states(session, ab_ids)
+    certified = {
+        ab_id: [c.name for c in await calibrations.calibrations_of_ab(session, ab_id)]
+        for ab_id, state in states.items() if state is AbState.INGESTED
+    }
+    lost = {ab_id for ab_id, state in states.items() if state in (AbState.REJECTED, AbState.FAILED, AbState.INCOMPLETE)}
+    return _Producers(certified, lost)
 
 
 async def _rules_for_request(event: DateRequested, ctx: FetcherContext) -> AssociationRules:

@@ -8,17 +8,15 @@ while the history is short).
 
 from __future__ import annotations
 
-import re
-import tomllib
 from datetime import date
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.errors import ConfigError
+from shared.instruments import load_toml_model
 
 THRESHOLDS_FILE = "qc_thresholds.toml"
 
@@ -110,51 +108,4 @@ class ThresholdFile(Rule):
 
 def load_thresholds(path: Path) -> ThresholdFile:
     """Parse and validate a threshold file; any error names the file and its line."""
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read threshold file: {error.strerror}") from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: {error}") from None
-    try:
-        return ThresholdFile.model_validate(document)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{path}:{line_of(text, first['loc'])}: {where}: {first['msg']}") from None
-
-
-def line_of(text: str, location: tuple[str | int, ...]) -> int:
-    """The line of a validation error: walks `[[table]]` headers by their index, then the key."""
-    lines = text.splitlines()
-    start, end = 0, len(lines)
-    path: list[str] = []
-    for part, following in zip(location, (*location[1:], None)):
-        if isinstance(part, int):
-            continue
-        path.append(part)
-        if isinstance(following, int):
-            headers = [i for i in range(start, end) if _is_array_header(lines[i], path)]
-            if following < len(headers):
-                start = headers[following] + 1
-                end = _next_header_at_or_above(lines, start, end, len(path))
-                continue
-        for number in range(start, end):
-            if re.match(rf"^\s*\"?{re.escape(part)}\"?\s*=", lines[number]):
-                return number + 1
-    return start if start else 1
-
-
-def _is_array_header(line: str, path: list[str]) -> bool:
-    return line.strip().replace(" ", "") == f"[[{'.'.join(path)}]]"
-
-
-def _next_header_at_or_above(lines: list[str], start: int, end: int, depth: int) -> int:
-    """End of the current [[a.b]] table: the next header of the same or a shallower table."""
-    for number in range(start, end):
-        header = re.match(r"^\s*\[\[?\s*([\w.]+)\s*\]\]?", lines[number])
-        if header and header.group(1).count(".") + 1 <= depth:
-            return number
-    return end
+    return load_toml_model(path, ThresholdFile)

@@ -55,10 +55,43 @@ def load_toml_model(path: Path, model: type[ModelT]) -> ModelT:
 
 
 def _line_of(text: str, location: tuple[object, ...]) -> int:
-    """Best line for an error at `location`: the last named key found on a line of its own."""
-    for key in reversed([part for part in location if isinstance(part, str)]):
-        pattern = re.compile(rf"^\s*(\[+\s*)?[\w.\"-]*\b{re.escape(key)}\b", re.M)
-        match = pattern.search(text)
-        if match:
-            return text.count("\n", 0, match.start()) + 1
-    return 1
+    """The line of a validation error: walks `[[table]]` headers by their index, then the key."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    path: list[str] = []
+    for part, following in zip(location, (*location[1:], None)):
+        if not isinstance(part, str):
+            continue
+        path.append(part)
+        if isinstance(following, int):
+            headers = [i for i in range(start, end) if _is_array_header(lines[i], path)]
+            if following < len(headers):
+                start = headers[following] + 1
+                end = _end_of_table(lines, start, end, len(path))
+                continue
+        for number in range(start, end):
+            if re.match(rf"^\s*\"?{re.escape(part)}\"?\s*=", lines[number]):
+                return number + 1
+        table = next((n for n in range(start, end) if _is_table_header(lines[n], path)), None)
+        if table is not None and not isinstance(following, str):
+            return table + 1
+        if table is not None:
+            start = table + 1
+    return start if start else 1
+
+
+def _is_table_header(line: str, path: list[str]) -> bool:
+    return line.strip().replace(" ", "") == f"[{'.'.join(path)}]"
+
+
+def _is_array_header(line: str, path: list[str]) -> bool:
+    return line.strip().replace(" ", "") == f"[[{'.'.join(path)}]]"
+
+
+def _end_of_table(lines: list[str], start: int, end: int, depth: int) -> int:
+    """End of the current [[a.b]] table: the next header of the same or a shallower table."""
+    for number in range(start, end):
+        header = re.match(r"^\s*\[\[?\s*([\w.]+)\s*\]\]?", lines[number])
+        if header and header.group(1).count(".") + 1 <= depth:
+            return number
+    return end

@@ -33,3 +33,11 @@ def test_invalid_value_names_file_line_and_key(tmp_path) -> None:
     path.write_text('name = "x"\n\n[[windows]]\ndays_before = 1\ndays_after = "soon"\n')
     with pytest.raises(ConfigError, match=r"rules\.toml:5: windows\.0\.days_after"):
         load_toml_model(path, Rules)
+
+
+def test_an_error_in_a_repeated_table_names_that_table_s_line(tmp_path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text('name = "x"\n\n[[windows]]\ndays_before = 1\ndays_after = 2\n\n[[windows]]\ndays_before = 1\n'
+                    'days_after = "soon"\n')
+    with pytest.raises(ConfigError, match=r"rules\.toml:9: windows\.1\.days_after"):
+        load_toml_model(path, Rules)
