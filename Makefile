@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system python kafka test test-fast bench demo schemas clean
+.PHONY: setup system python kafka test test-fast bench soak demo schemas clean
 
 setup: system python kafka
 
@@ -31,6 +31,10 @@ test-fast: python
 
 bench: setup
 	$(BIN)/python bench/bus.py
+
+# A campaign of many small nights with random kills, for MINUTES (default 10); prints the invariant counts.
+soak: setup
+	$(BIN)/python -m tests.faults.soak --minutes $(or $(MINUTES),10)
 
 demo: setup
 	bash deploy/demo.sh
