@@ -115,8 +115,7 @@ class Chain:
         self.work_dir = work_dir
         self.log_dir = work_dir / "logs"
         self.prefix = kafka.topic_prefix
-        self.env = env_for(
-            kafka,
+        defaults = dict(
             PHOENIX_DATA_DIR=str(work_dir / "data"),
             PHOENIX_ARCHIVE_URL=archive_url,
             PHOENIX_DATABASE_URL=database_url,
@@ -128,8 +127,8 @@ class Chain:
             PHOENIX_ARCHIVE_TIMEOUT_SECONDS="5",
             PHOENIX_ARCHIVE_BACKOFF_SECONDS="0.2",
             PHOENIX_ARCHIVE_BACKOFF_MAX_SECONDS="1",
-            **(extra_env or {}),
         )
+        self.env = env_for(kafka, **{**defaults, **(extra_env or {})})
         self.replicas: dict[str, list[ServiceProcess]] = defaultdict(list)
         self.generations: Counter[str] = Counter()
         self.request_ids: list[uuid.UUID] = []
