@@ -32,7 +32,7 @@ STEPS: list[tuple[str, list[str], bool]] = [
     ("fetcher_classify", [], False),
     ("fetcher", ["--nights", "30", "--repeat", "5"], False),
     ("portal", ["--products", "100000", "--searches", "200"], False),
-    ("simulate", ["--runs-2x2", "3", "--runs-1x1", "1"], True),
+    ("simulate", ["--runs-2x2", "2", "--runs-1x1", "1"], True),
 ]
 
 # Figures read from the printed lines of the scripts that write no JSON: name → regex with named groups.
