@@ -34,6 +34,7 @@ from services.ingestor.plan import (
     split_products,
     state_without_ingestion,
 )
+from services.ingestor.processing import Processing, processing_record
 from services.ingestor.releases import StreamReleases, check_override, load_all_releases, release_for
 from services.ingestor.sdp_metadata import SdpMetadata, read_metadata
 from services.ingestor.settings import IngestorSettings
@@ -42,7 +43,7 @@ from shared.archive import ArchiveDatabase
 from shared.archive.catalogue import AncillaryFile, NewProduct, Provenance, lineage_key, make_product_id
 from shared.archive.files import ArchivedFile, ArchiveFiles, NameTaken, product_file_name
 from shared.bus.runtime import ServiceSpec
-from shared.contracts import Certified, Decision, FinalState, Ingested, Product
+from shared.contracts import Certified, Decision, FinalState, Ingested, Product, ProductKind
 from shared.errors import DataError, TransientError
 from shared.rawarchive.client import RawArchiveClient, open_archive
 from shared.rawarchive.settings import ArchiveClientSettings
@@ -130,6 +131,9 @@ async def archive_idps(event: Certified, products: Products, ctx: IngestorContex
     event finds its own files again; an IDP already CURRENT as this very file keeps its id."""
     new_products = []
     next_index = 1
+    processing = await asyncio.to_thread(
+        processing_record, [ctx.store.path(p.file) for p in event.products if p.kind is ProductKind.PIPELINE]
+    )
     for idp in products.idps:
         source = ctx.store.path(idp.file)
         metadata = await asyncio.to_thread(read_metadata, source)
@@ -141,7 +145,7 @@ async def archive_idps(event: Certified, products: Products, ctx: IngestorContex
             product_id = await asyncio.to_thread(_put_product, ctx.files, source, event.produced_at, next_index)
             next_index = int(product_id.rsplit(".", 1)[1]) + 1
             ancillary = await asyncio.to_thread(_put_ancillary, ctx, product_id, _ancillary_of(metadata, products))
-        new_products.append(_new_product(event, idp, product_id, metadata, provenance, ancillary, ctx))
+        new_products.append(_new_product(event, idp, product_id, metadata, provenance, ancillary, processing, ctx))
     return new_products
 
 
@@ -177,7 +181,7 @@ def _put_ancillary(ctx: IngestorContext, product_id: str, ancillary: list[tuple[
 
 
 def _new_product(event: Certified, idp: Product, product_id: str, metadata: SdpMetadata, provenance: list[Provenance],
-                 ancillary: list[AncillaryFile], ctx: IngestorContext) -> NewProduct:
+                 ancillary: list[AncillaryFile], processing: Processing, ctx: IngestorContext) -> NewProduct:
     return NewProduct(
         product_id=product_id,
         ab_id=event.ab.ab_id,
@@ -202,6 +206,10 @@ def _new_product(event: Certified, idp: Product, product_id: str, metadata: SdpM
         calib_level=metadata.calib_level,
         release_name=ctx.release_for(event.ab.instrument_mode),
         files=ancillary,
+        recipe=processing.recipe or event.ab.recipe,
+        pipeline_version=processing.pipeline_version,
+        phoenix_version=__version__,
+        parameters=processing.parameters,
     )
 
 

@@ -73,9 +73,17 @@ class VersionEntry(Response):
     supersedes: str | None
 
 
+class ProcessingEntry(Response):
+    recipe: str = Field(examples=["uves_obs_scired"])
+    pipeline_version: str = Field(examples=["uves/6.1.8"])
+    phoenix_version: str = Field(examples=["0.1.0"])
+    parameters: dict[str, str] = Field(examples=[{"reduce.extract.method": "optimal"}])
+
+
 class ProductDetail(ProductSummary):
     ab_id: str
     supersedes: str | None
+    processing: ProcessingEntry
     provenance: list[ProvenanceEntry]
     files: list[AncillaryEntry]
     versions: list[VersionEntry]

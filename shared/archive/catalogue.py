@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
@@ -66,6 +66,10 @@ class NewProduct:
     calib_level: int = 2
     release_name: str | None = None
     files: Sequence[AncillaryFile] = ()
+    recipe: str = ""
+    pipeline_version: str = ""
+    phoenix_version: str = ""
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -274,6 +278,10 @@ def _product_row(new: NewProduct, lineage: str, at: datetime, previous: Product 
         supersedes=previous.product_id if previous is not None else None,
         release_name=new.release_name,
         ingested_at=at,
+        recipe=new.recipe,
+        pipeline_version=new.pipeline_version,
+        phoenix_version=new.phoenix_version,
+        parameters=dict(new.parameters),
         provenance=[ProductProvenance(kind=p.kind, name=p.name, sha256=p.sha256) for p in new.provenance],
         files=[ProductFile(kind=f.kind, name=f.name, uri=f.uri, size_bytes=f.size_bytes) for f in new.files],
     )

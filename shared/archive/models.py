@@ -299,6 +299,12 @@ class Product(Base):
     supersedes: Mapped[str | None] = mapped_column(ForeignKey("products.product_id"))
     release_name: Mapped[str | None] = mapped_column(ForeignKey("releases.name"))
     ingested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    recipe: Mapped[str] = mapped_column(String(64), default="", comment="Pipeline recipe that made the product.")
+    pipeline_version: Mapped[str] = mapped_column(String(64), default="", comment="e.g. uves/6.1.8.")
+    phoenix_version: Mapped[str] = mapped_column(String(32), default="", comment="phoenix version that ingested it.")
+    parameters: Mapped[dict[str, Any]] = mapped_column(
+        JsonDocument, default=dict, comment="Recipe parameters the pipeline recorded (PRO.REC1.PARAMi)."
+    )
 
     provenance: Mapped[list[ProductProvenance]] = relationship(
         lazy="raise", cascade="all, delete-orphan", passive_deletes=True, order_by="ProductProvenance.id"

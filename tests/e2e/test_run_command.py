@@ -42,6 +42,11 @@ def test_a_night_runs_in_complete_mode_and_every_target_is_found(archive: Path, 
             found = httpx.get(f"{url}/api/products", params={
                 "ra": truth["ra_deg"], "dec": truth["dec_deg"], "radius": 0.01}, timeout=30).json()
             assert truth["object"] in {p["target_name"] for p in found["products"]}, found
+        detail = httpx.get(f"{url}/api/products/{found['products'][0]['product_id']}", timeout=30).json()
+        assert detail["processing"]["recipe"] == "uves_obs_scired"
+        assert detail["processing"]["pipeline_version"].startswith("uves/")
+        assert detail["processing"]["parameters"], "the recipe parameters are kept with the product"
+        assert {p["kind"] for p in detail["provenance"]} == {"RAW", "MCALIB"}
 
     again = phoenix_run(NIGHT, "--mode", "COMPLETE", "--archive", str(archive), "--data", str(data), "--json")
     assert again.returncode == 0, again.stderr[-3000:]

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from services.portal.dependencies import PortalDep, SessionDep, requires
 from services.portal.schemas import (
     AncillaryEntry,
+    ProcessingEntry,
     ProductDetail,
     ProductLinks,
     ProductSummary,
@@ -76,6 +77,8 @@ async def metadata(product_id: str, request: Request, session: SessionDep) -> Pr
         **summary.model_dump(),
         ab_id=product.ab_id,
         supersedes=product.supersedes,
+        processing=ProcessingEntry(recipe=product.recipe, pipeline_version=product.pipeline_version,
+                                   phoenix_version=product.phoenix_version, parameters=product.parameters),
         provenance=[ProvenanceEntry(kind=p.kind, name=p.name, sha256=p.sha256) for p in product.provenance],
         files=[
             AncillaryEntry(kind=f.kind, name=f.name, size_bytes=f.size_bytes,
