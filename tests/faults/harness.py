@@ -329,7 +329,8 @@ class Chain:
         for record in abs_:
             if record.state not in FINAL_STATES:
                 violations.append(f"AB {record.ab_id} left in flight: {record.state.value} {record.reason}")
-            elif finals[record.ab_id] != {record.state.value}:
+            elif finals[record.ab_id] - {AbState.REVIEW.value} != {record.state.value} - {AbState.REVIEW.value}:
+                # REVIEW is a hold that a reviewer's decision may follow; any other mix is a violation.
                 violations.append(f"AB {record.ab_id} has final states {sorted(finals[record.ab_id])}, "
                                   f"current {record.state.value}")
         if not abs_:
