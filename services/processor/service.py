@@ -45,7 +45,7 @@ async def on_data_staged(event: DataStaged, ctx: ProcessorContext) -> list[Produ
         plan = plan_job(event.ab, ctx.recipes, ctx.store, ctx.settings.default_timeout_seconds)
         outcome = await ctx.runner.run(plan)
         idps = (
-            await idp_products(event.ab, outcome, ctx.store, ctx.sdp_rules[event.ab.instrument_mode])
+            await idp_products(event.ab, outcome, ctx.store, ctx.sdp_rules[event.ab.instrument_mode], ctx.runner.jobs)
             if makes_idps(event.ab, outcome) else []
         )
     except DataError as error:

@@ -18,6 +18,7 @@ from pathlib import Path
 from services.qc import metrics
 from services.qc.adapters.products import SATURATED_FRACTION, ProductReader
 from services.qc.adapters.qc1 import certified_history, record_outcome
+from services.qc.cache import QcCache, measurement_key, report_key
 from services.qc.dictionary import QcDictionary, load_dictionary
 from services.qc.extraction import Spectrum
 from services.qc.report import write_report
@@ -32,7 +33,7 @@ from shared.instruments import INSTRUMENTS_DIR
 from shared.pipeline_install import qc_dictionary_file
 from shared.resources import archive_database, file_store
 from shared.settings import RuntimeSettings, load_settings
-from shared.storage import LocalFileStore
+from shared.storage import LocalFileStore, StorageSettings
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class QcContext:
     dictionary: QcDictionary
     thresholds: dict[str, ThresholdFile]
     """Threshold files by instrument mode."""
+    cache: QcCache
 
     def rules_for(self, instrument_mode: str) -> ThresholdFile:
         rules = self.thresholds.get(instrument_mode)
@@ -62,14 +64,24 @@ async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScor
     threshold_set = rules.select(ab.night, ctx.settings.threshold_set)
     reader = ProductReader(ctx.store, ctx.dictionary, rules, ctx.settings.resolving_power)
     wanted_raw = {SATURATED_FRACTION} if threshold_set and _scores_raw_frames(threshold_set, ab.raw_type) else set()
-    measurements, spectra = await asyncio.to_thread(reader.measure, event, wanted_raw)
+    measured = measurement_key(event, wanted_raw)
+    measurements, spectra = ctx.cache.measurements(measured), None
+    if measurements is None:
+        measurements, spectra = await asyncio.to_thread(reader.measure, event, wanted_raw)
+        ctx.cache.save_measurements(measured, measurements)
 
     needs = statistical_needs(threshold_set, ab.raw_type, measurements) if threshold_set else {}
     histories = await certified_history(ctx.db, event, needs)
     products = [(p.name, p.pro_catg) for p in event.products if p.kind is not ProductKind.ANCILLARY]
     scores = score_measurements(measurements, threshold_set, ab.raw_type, products, histories,
                                 no_set_reason=_no_set_reason(ctx.settings, ab.night))
-    report = await _stored_report(ctx, event, scores, spectra)
+    reported = report_key(measured, scores)
+    report = ctx.cache.report(reported)
+    if report is None:
+        if spectra is None:
+            _, spectra = await asyncio.to_thread(reader.measure, event, wanted_raw)
+        report = await _stored_report(ctx, event, scores, spectra)
+        ctx.cache.save_report(reported, report)
     await record_outcome(ctx.db, event, scores)
     metrics.count(ab.raw_type, event.status.value, [s.score for s in scores])
     return [QcScored.following(event, ab=ab, status=event.status, reason=event.reason, products=event.products,
@@ -104,8 +116,10 @@ async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[QcContext]:
     settings = load_settings(QcSettings)
     thresholds = load_all_thresholds()
     dictionary = load_dictionary(qc_dictionary_file())
+    store = file_store()
+    cache = QcCache(load_settings(StorageSettings).data_dir / "qc-cache", store)
     async with archive_database() as db:
-        yield QcContext(settings, file_store(), db, dictionary, thresholds)
+        yield QcContext(settings, store, db, dictionary, thresholds, cache)
 
 
 SERVICE = ServiceSpec(name="qc", handlers={ProductsReady: on_products_ready}, produces=(QcScored,), lifespan=lifespan)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.certifier.service import CertifierContext, load_all_rules, on_qc_scored
+from services.qc.cache import QcCache
 from services.qc.dictionary import load_dictionary
 from services.qc.service import QcContext, load_all_thresholds, on_products_ready
 from services.qc.settings import QcSettings
@@ -66,8 +67,9 @@ async def qc_and_certify(event: ProductsReady, qc: QcContext, certifier: Certifi
 
 
 async def test_good_abs_are_certified_and_bad_ones_held_or_rejected(reductions, db, tmp_path):
-    qc = QcContext(QcSettings(), LocalFileStore(tmp_path / "store"),
-                   db, load_dictionary(qc_dictionary_file()), load_all_thresholds())
+    store = LocalFileStore(tmp_path / "store")
+    qc = QcContext(QcSettings(), store, db, load_dictionary(qc_dictionary_file()), load_all_thresholds(),
+                   QcCache(tmp_path / "qc-cache", store))
     certifier = CertifierContext(db, load_all_rules())
     request = uuid.uuid4()
     label = f".{uuid.uuid4().hex[:6]}"

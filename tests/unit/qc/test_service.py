@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from services.qc.adapters.products import ProductReader
+from services.qc.cache import QcCache
 from services.qc.dictionary import parse_dictionary
 from services.qc.service import QcContext, load_all_thresholds, on_products_ready
 from services.qc.settings import QcSettings
@@ -25,7 +27,8 @@ async def ctx(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path}/archive.db"
     await upgrade_to_head(url)
     async with ArchiveDatabase(url) as db:
-        yield QcContext(QcSettings(), LocalFileStore(tmp_path / "store"), db, DICTIONARY, load_all_thresholds())
+        store = LocalFileStore(tmp_path / "store")
+        yield QcContext(QcSettings(), store, db, DICTIONARY, load_all_thresholds(), QcCache(tmp_path / "qc-cache", store))
 
 
 def ab(night: date = date(2024, 3, 1)) -> AssociationBlock:
@@ -88,3 +91,15 @@ async def test_a_night_before_every_threshold_set_is_unscored_with_the_reason(ct
                           products=[product])
     [out] = await on_products_ready(event, ctx)
     assert [s.message for s in out.scores] == ["QC.OUT1.RON.RAW unscored: no threshold set is valid for night 2001-01-01"]
+
+
+async def test_an_unchanged_ab_scored_again_reuses_its_measurements_and_report(ctx, tmp_path, monkeypatch):
+    product = await master_bias(ctx, tmp_path, **{"QC OUT1 RON RAW": 2.4, "PRO DATAMED": 178.0})
+    event = ProductsReady(correlation_id=uuid.uuid4(), ab=ab(), status=ProcessStatus.SUCCESSFUL, products=[product])
+    [first] = await on_products_ready(event, ctx)
+    measured = []
+    real_measure = ProductReader.measure
+    monkeypatch.setattr(ProductReader, "measure", lambda self, *a: measured.append(1) or real_measure(self, *a))
+    [again] = await on_products_ready(event, ctx)
+    assert measured == [], "neither measured nor drawn again"
+    assert (again.scores, again.report) == (first.scores, first.report)
