@@ -206,7 +206,7 @@ def processors(replicas: int, env: dict[str, str], logs: Path, memory: MemoryWat
             memory.watch_children([])
 
 
-def wait_for_balanced_group(replicas: list[ServiceProcess], partitions: int, topic: str, timeout: float = 120) -> None:
+def wait_for_balanced_group(replicas: list[ServiceProcess], partitions: int, topic: str, timeout: float = 240) -> None:
     """Until every partition of `topic` is assigned to exactly one replica and each has some."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -217,7 +217,8 @@ def wait_for_balanced_group(replicas: list[ServiceProcess], partitions: int, top
             if not replica.running:
                 raise RuntimeError(f"{replica.label} exited:\n{replica.log[-3000:]}")
         time.sleep(0.2)
-    raise TimeoutError(f"the processor group did not settle on {partitions} partitions of {topic}")
+    held = {r.label: sorted(last_assignment(r, topic)) for r in replicas}
+    raise TimeoutError(f"the processor group did not settle on {partitions} partitions of {topic}: {held}")
 
 
 def last_assignment(replica: ServiceProcess, topic: str) -> set[int]:

@@ -71,12 +71,15 @@ def main() -> int:
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         seconds = time.perf_counter() - started
         print(completed.stdout[-6000:], end="", flush=True)
-        summary[name] = {"arguments": arguments, "seconds": round(seconds, 1), "exit_code": completed.returncode,
-                         "load_average_before": load_before, "load_average_after": os.getloadavg(),
-                         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        record = {"arguments": arguments, "seconds": round(seconds, 1), "exit_code": completed.returncode,
+                  "load_average_before": load_before, "load_average_after": os.getloadavg(),
+                  "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         if completed.returncode != 0:
+            # The figures in results/<name>.json are still those of the last successful run.
+            summary.setdefault(name, {})["last_failure"] = {**record, "output_tail": completed.stdout[-2000:]}
             failed.append(name)
             continue
+        summary[name] = record
         if not writes_json:
             lines = [line for line in completed.stdout.splitlines() if line.strip()]
             (RESULTS / f"{name}.json").write_text(json.dumps(
