@@ -105,7 +105,7 @@ async def on_ingested(event: Ingested, ctx: FetcherContext) -> list[DataStaged]:
                       block.incomplete_reason)
     outputs = []
     for block in released.ready:
-        if not await _still_waiting(ctx, block.ab_id):
+        if not await _take_waiting(ctx, block.ab_id):
             continue  # another ingested event released it meanwhile
         request_id = waiting[block.ab_id].request_id
         frames = await ctx.archive.list_raw(rules.instrument, block.night)
@@ -115,9 +115,9 @@ async def on_ingested(event: Ingested, ctx: FetcherContext) -> list[DataStaged]:
     return outputs
 
 
-async def _still_waiting(ctx: FetcherContext, ab_id: str) -> bool:
+async def _take_waiting(ctx: FetcherContext, ab_id: str) -> bool:
     async with ctx.database.session() as session:
-        return (await ledger.ab_states(session, [ab_id])).get(ab_id) is AbState.WAITING
+        return await ledger.take_waiting(session, ab_id)
 
 
 @dataclass(frozen=True)

@@ -262,6 +262,20 @@ async def abs_of_night(session: AsyncSession, instrument_mode: str, night: date)
     return list((await session.scalars(statement)).all())
 
 
+async def take_waiting(session: AsyncSession, ab_id: str) -> bool:
+    """Move a WAITING AB on to STAGED, atomically: True for the one caller that did it.
+
+    Two releases of the same AB at once (two producers' `ingested` events) both try; the
+    conditional UPDATE lets exactly one through on SQLite and on PostgreSQL.
+    """
+    statement = (
+        update(AbRecord)
+        .where(AbRecord.ab_id == ab_id, AbRecord.state == AbState.WAITING)
+        .values(state=AbState.STAGED, updated_at=utc_now())
+    )
+    return await rows_written(session, statement) == 1
+
+
 async def waiting_abs(session: AsyncSession, instrument_mode: str | None = None) -> list[AbRecord]:
     """ABs in WAITING (for the certified products of the ABs they depend on), oldest first."""
     statement = select(AbRecord).where(AbRecord.state == AbState.WAITING).order_by(AbRecord.created_at, AbRecord.ab_id)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -83,6 +84,15 @@ async def read_topic(
 
     With `settle_seconds`, keeps reading that long after reaching `expected`, so duplicates show up.
     """
+    return await read_until(settings, topic, lambda documents: len(documents) >= expected, timeout_seconds,
+                            settle_seconds)
+
+
+async def read_until(
+    settings: KafkaSettings, topic: str, done: Callable[[list[dict]], bool], timeout_seconds: float = 30.0,
+    settle_seconds: float = 0.0,
+) -> list[dict]:
+    """JSON documents on `topic` once `done(documents)` holds (or the timeout passes), then `settle_seconds` more."""
     consumer = AIOKafkaConsumer(
         settings.topic(topic), bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest",
         enable_auto_commit=False, group_id=None, fetch_max_bytes=DLQ_MAX_MESSAGE_BYTES,
@@ -96,7 +106,7 @@ async def read_topic(
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200)
             documents += [json.loads(r.value) for records in batch.values() for r in records]
-            if len(documents) >= expected:
+            if done(documents):
                 settled_at = settled_at or time.monotonic()
                 if time.monotonic() - settled_at >= settle_seconds:
                     break

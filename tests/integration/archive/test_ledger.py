@@ -22,6 +22,7 @@ from shared.archive.ledger import (
     record_request,
     requests_of_campaign,
     set_request_state,
+    take_waiting,
     unfinished_requests,
     waiting_abs,
 )
@@ -205,3 +206,17 @@ async def test_an_ab_is_claimed_by_one_request_and_taken_up_again_only_once_it_f
     async with db.session() as s:
         taken = await get_ab(s, ab.ab_id)
     assert (taken.state, taken.request_id) == (AbState.CREATED, second)
+
+
+async def test_a_waiting_ab_is_taken_by_exactly_one_of_two_concurrent_releases(db: ArchiveDatabase) -> None:
+    ab = make_ab(depends_on=("UVES_ECHELLE.2024-03-01.BIAS_BLUE.0000",))
+    await record(db, ab, AbState.WAITING, uuid.uuid4())
+
+    async def take() -> bool:
+        async with db.session() as s:
+            return await take_waiting(s, ab.ab_id)
+
+    assert sorted(await asyncio.gather(take(), take())) == [False, True]
+    async with db.session() as s:
+        assert (await get_ab(s, ab.ab_id)).state is AbState.STAGED
+        assert not await take_waiting(s, ab.ab_id), "an AB no longer waiting is not taken"
