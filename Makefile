@@ -29,8 +29,9 @@ test: setup
 test-fast: python
 	$(BIN)/pytest -m "not kafka and not postgres and not esorex"
 
+# Every benchmark under bench/, results in bench/results/*.json and the table in bench/README.md.
 bench: setup
-	$(BIN)/python bench/bus.py
+	$(BIN)/python bench/run_all.py
 
 # A campaign of many small nights with random kills, for MINUTES (default 10); prints the invariant counts.
 soak: setup
