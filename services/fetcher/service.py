@@ -82,14 +82,16 @@ async def on_ingested(event: Ingested, ctx: FetcherContext) -> list[DataStaged]:
     """Release the ABs that waited for this AB's certified products (or learn they never come).
 
     Every waiting AB is resolved afresh from the ledger's current state of all its producers,
-    and only a final outcome is written (INCOMPLETE, or STAGED once nothing is pending), so two
-    `ingested` events handled at once cannot undo each other's work.
+    and only a final outcome is written (INCOMPLETE, or STAGED once staged), each by one
+    conditional update, so two `ingested` events handled at once cannot undo each other's work
+    and an interrupted release is simply done again when the event is redelivered.
     """
     if event.state not in PREREQUISITE_LOST and event.state is not FinalState.INGESTED:
         raise NoWork(f"{event.ab.ab_id} is {event.state.value}; its dependants keep waiting")
     async with ctx.database.session() as session:
         records = await ledger.waiting_abs(session, event.ab.instrument_mode)
-        if not any(event.ab.ab_id in record.depends_on for record in records):
+        already = await ledger.staged_by_event(session, event.event_id)
+        if not already and not any(event.ab.ab_id in record.depends_on for record in records):
             raise NoWork(f"no AB waits for {event.ab.ab_id}")
         producers = await _producers(session, {ab_id for record in records for ab_id in record.depends_on})
     rules = ctx.rules(event.ab.instrument_mode)
@@ -103,21 +105,33 @@ async def on_ingested(event: Ingested, ctx: FetcherContext) -> list[DataStaged]:
     for block in released.incomplete:
         await _record(ctx, block, AbState.INCOMPLETE, waiting[block.ab_id].request_id, event.event_id,
                       block.incomplete_reason)
-    outputs = []
+    outputs = [DataStaged(correlation_id=r.request_id, causation_id=event.event_id, ab=AssociationBlock.model_validate(r.ab))
+               for r in already]
     for block in released.ready:
-        if not await _take_waiting(ctx, block.ab_id):
-            continue  # another ingested event released it meanwhile
         request_id = waiting[block.ab_id].request_id
         frames = await ctx.archive.list_raw(rules.instrument, block.night)
-        staged = await _stage(block, {f.arcfile: f for f in frames}, catalogue, request_id, event.event_id, ctx)
+        staged = await _release(block, {f.arcfile: f for f in frames}, catalogue, request_id, event.event_id, ctx)
         if staged is not None:
             outputs.append(DataStaged(correlation_id=request_id, causation_id=event.event_id, ab=staged))
     return outputs
 
 
-async def _take_waiting(ctx: FetcherContext, ab_id: str) -> bool:
+async def _release(block, raw_infos, catalogue, request_id: uuid.UUID, event_id: uuid.UUID,
+                   ctx: FetcherContext) -> AssociationBlock | None:
+    """Stage a waiting AB and mark it STAGED; None if staging failed or another release won."""
+    staged, state, reason = block, AbState.STAGED, ""
+    try:
+        staged = await stage_block(block, ctx.stager, raw_infos, catalogue)
+    except TransientError as error:
+        state, reason = AbState.FAILED, f"staging failed: {error}"
     async with ctx.database.session() as session:
-        return await ledger.take_waiting(session, ab_id)
+        won = await ledger.release_waiting(session, staged, state, event_id=event_id, request_id=request_id,
+                                           service=f"{SERVICE_NAME}@{__version__}", reason=reason)
+    if not won:
+        log.info("%s was released by another event meanwhile", block.ab_id)
+        return None
+    _count(staged, state, reason)
+    return staged if state is AbState.STAGED else None
 
 
 @dataclass(frozen=True)
@@ -193,6 +207,10 @@ async def _record(ctx: FetcherContext, block: AssociationBlock, state: AbState, 
     async with ctx.database.session() as session:
         await ledger.record_ab_state(session, block, state, event_id=event_id, request_id=request_id,
                                      service=f"{SERVICE_NAME}@{__version__}", reason=reason)
+    _count(block, state, reason)
+
+
+def _count(block: AssociationBlock, state: AbState, reason: str) -> None:
     metrics.ABS_CREATED.labels(state.value).inc()
     if state in (AbState.INCOMPLETE, AbState.FAILED):
         log.warning("%s %s: %s", block.ab_id, state.value, reason)

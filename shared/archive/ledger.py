@@ -262,18 +262,38 @@ async def abs_of_night(session: AsyncSession, instrument_mode: str, night: date)
     return list((await session.scalars(statement)).all())
 
 
-async def take_waiting(session: AsyncSession, ab_id: str) -> bool:
-    """Move a WAITING AB on to STAGED, atomically: True for the one caller that did it.
+async def release_waiting(
+    session: AsyncSession,
+    ab: AssociationBlock,
+    state: AbState,
+    *,
+    event_id: uuid.UUID,
+    request_id: uuid.UUID,
+    service: str,
+    reason: str = "",
+) -> bool:
+    """Move a WAITING AB on to `state` (STAGED, or FAILED when staging failed), with its history
+    row, atomically: True for the one caller that did it.
 
     Two releases of the same AB at once (two producers' `ingested` events) both try; the
-    conditional UPDATE lets exactly one through on SQLite and on PostgreSQL.
+    conditional UPDATE lets exactly one through on SQLite and on PostgreSQL. The release is
+    written only once the AB is staged, so a release interrupted before that leaves it WAITING.
     """
-    statement = (
-        update(AbRecord)
-        .where(AbRecord.ab_id == ab_id, AbRecord.state == AbState.WAITING)
-        .values(state=AbState.STAGED, updated_at=utc_now())
-    )
-    return await rows_written(session, statement) == 1
+    at = utc_now()
+    columns = _ab_columns(ab, state, request_id=request_id, reason=reason, at=at)
+    statement = update(AbRecord).where(AbRecord.ab_id == ab.ab_id, AbRecord.state == AbState.WAITING).values(**columns)
+    if await rows_written(session, statement) != 1:
+        return False
+    session.add(AbTransition(ab_id=ab.ab_id, state=state, reason=reason, event_id=event_id, service=service, at=at))
+    return True
+
+
+async def staged_by_event(session: AsyncSession, event_id: uuid.UUID) -> list[AbRecord]:
+    """ABs that event `event_id` released and that are still STAGED: a redelivered event
+    publishes them again, in case its first handling ended before its outputs were sent."""
+    released = select(AbTransition.ab_id).where(AbTransition.event_id == event_id, AbTransition.state == AbState.STAGED)
+    statement = select(AbRecord).where(AbRecord.ab_id.in_(released), AbRecord.state == AbState.STAGED)
+    return list((await session.scalars(statement.order_by(AbRecord.ab_id))).all())
 
 
 async def waiting_abs(session: AsyncSession, instrument_mode: str | None = None) -> list[AbRecord]:

@@ -20,9 +20,10 @@ from shared.archive.ledger import (
     record_ab_state,
     record_campaign,
     record_request,
+    release_waiting,
     requests_of_campaign,
     set_request_state,
-    take_waiting,
+    staged_by_event,
     unfinished_requests,
     waiting_abs,
 )
@@ -208,15 +209,25 @@ async def test_an_ab_is_claimed_by_one_request_and_taken_up_again_only_once_it_f
     assert (taken.state, taken.request_id) == (AbState.CREATED, second)
 
 
-async def test_a_waiting_ab_is_taken_by_exactly_one_of_two_concurrent_releases(db: ArchiveDatabase) -> None:
+async def test_a_waiting_ab_is_released_by_exactly_one_of_two_concurrent_events(db: ArchiveDatabase) -> None:
     ab = make_ab(depends_on=("UVES_ECHELLE.2024-03-01.BIAS_BLUE.0000",))
     await record(db, ab, AbState.WAITING, uuid.uuid4())
+    events = [uuid.uuid4(), uuid.uuid4()]
 
-    async def take() -> bool:
+    async def release(event_id: uuid.UUID) -> bool:
         async with db.session() as s:
-            return await take_waiting(s, ab.ab_id)
+            return await release_waiting(s, ab, AbState.STAGED, event_id=event_id, request_id=uuid.uuid4(),
+                                         service="test")
 
-    assert sorted(await asyncio.gather(take(), take())) == [False, True]
+    outcome = await asyncio.gather(*(release(event_id) for event_id in events))
+    assert sorted(outcome) == [False, True]
+    winner = events[outcome.index(True)]
     async with db.session() as s:
         assert (await get_ab(s, ab.ab_id)).state is AbState.STAGED
-        assert not await take_waiting(s, ab.ab_id), "an AB no longer waiting is not taken"
+        assert [r.ab_id for r in await staged_by_event(s, winner)] == [ab.ab_id], "the winner re-publishes it"
+        assert await staged_by_event(s, events[outcome.index(False)]) == []
+        assert [t.state for t in await ab_history(s, ab.ab_id)] == [AbState.WAITING, AbState.STAGED]
+    assert not await release(uuid.uuid4()), "an AB no longer waiting is not released again"
+    await record(db, ab, AbState.PROCESSED, uuid.uuid4())
+    async with db.session() as s:
+        assert await staged_by_event(s, winner) == [], "once processed, it is not published again"
