@@ -20,8 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -29,26 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.noop_chain import SPECS  # noqa: E402
-from shared.bus.embedded import EmbeddedBroker  # noqa: E402
 from shared.bus.publish import publish  # noqa: E402
 from shared.contracts import TOPICS  # noqa: E402
 from shared.processes import ChildProcess  # noqa: E402
-from tests.support.bus import Broker, env_for, read_topic, request  # noqa: E402
+from tests.support.bus import Broker, env_for, read_topic, request, started_broker  # noqa: E402
 from tests.support.processes import REPO_ROOT  # noqa: E402
 
 HOPS = list(zip(list(TOPICS)[:-1], list(TOPICS)[1:], strict=True))
-
-
-@contextmanager
-def started(kind: str) -> Iterator[Broker]:
-    if kind == "embedded":
-        with EmbeddedBroker() as broker:
-            yield Broker("embedded", broker.bootstrap_servers)
-    else:
-        from tests.support.apache_kafka import ApacheKafka
-
-        with tempfile.TemporaryDirectory() as folder, ApacheKafka(Path(folder)) as kafka:
-            yield Broker("apache", kafka.bootstrap_servers)
 
 
 async def one_run(broker: Broker, events: int, log_dir: Path) -> dict[str, object]:
@@ -110,7 +95,7 @@ async def main() -> None:
     }
     with tempfile.TemporaryDirectory() as logs:
         for kind in args.brokers.split(","):
-            with started(kind) as broker:
+            with started_broker(kind) as broker:
                 runs = [await one_run(broker, args.events, Path(logs)) for _ in range(args.runs)]
             results[kind] = summarise(runs)
     results["load_average_after"] = os.getloadavg()

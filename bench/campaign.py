@@ -1,9 +1,11 @@
 """Campaign scaling: ABs/min with 1 and 2 processor replicas, job reuse, peak memory per service.
 
-    .venv/bin/python bench/campaign.py [--nights 2] [--targets 2] [--pairs 3] [--partitions 6]
+    .venv/bin/python bench/campaign.py [--nights 3] [--targets 3] [--pairs 2] [--partitions 6] [--broker apache]
 
 Set-up (not timed): `--nights` small simulated nights (2x2, blue 390 + red 580, `--targets`
-stars each) in an archive folder; the embedded broker; fetcher, qc, certifier and ingestor
+stars each) in an archive folder; Apache Kafka from the Maven jars, as a scaled deployment
+runs it (`--broker embedded` for the embedded one, whose group coordinator can take minutes
+to hand a new replica its partitions after the previous group left); fetcher, qc, certifier and ingestor
 started once as `phoenix service` processes sharing one data folder (SQLite ledger, file
 store, job store); an MCALIB request over the nights run to the end, so every master
 calibration is certified and in the archive's calibration store.
@@ -50,7 +52,6 @@ sys.path.insert(0, str(ROOT))
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 
 from shared.archive.models import AbState  # noqa: E402
-from shared.bus.embedded import EmbeddedBroker  # noqa: E402
 from shared.bus.publish import publish  # noqa: E402
 from shared.contracts import DateRequested, ProcessingMode  # noqa: E402
 from shared.embedded_run import Chain, follow  # noqa: E402
@@ -58,7 +59,7 @@ from shared.resources import archive_database  # noqa: E402
 from shared.settings import KafkaSettings  # noqa: E402
 from shared.simulator.plan import night_plan  # noqa: E402
 from shared.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night  # noqa: E402
-from tests.support.bus import Broker, env_for  # noqa: E402
+from tests.support.bus import env_for, started_broker  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
 
 FIRST_NIGHT = date(2024, 3, 1)
@@ -75,10 +76,12 @@ TARGET_REUSE_FRACTION = 0.05
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nights", type=int, default=2)
-    parser.add_argument("--targets", type=int, default=2, help="stars per night, each observed in both arms")
-    parser.add_argument("--pairs", type=int, default=3, help="1-replica + 2-replica runs (default 3)")
+    parser.add_argument("--nights", type=int, default=3)
+    parser.add_argument("--targets", type=int, default=3, help="stars per night, each observed in both arms")
+    parser.add_argument("--pairs", type=int, default=2, help="1-replica + 2-replica runs (default 2)")
     parser.add_argument("--partitions", type=int, default=6, help="partitions per topic (default 6)")
+    parser.add_argument("--broker", choices=("apache", "embedded"), default="apache",
+                        help="Apache Kafka (KRaft, as deployed with compose; default) or the embedded broker")
     parser.add_argument("--keep-logs", type=Path, default=None, help="copy the services' logs here on failure")
     parser.add_argument("--resummarise", action="store_true",
                         help="recompute the summary of bench/results/campaign.json from its runs; run nothing")
@@ -114,12 +117,12 @@ async def bench(folder: Path, args: argparse.Namespace) -> dict[str, object]:
     os.environ["PHOENIX_DATA_DIR"] = str(data)  # the ledger this process reads
     results: dict[str, object] = {
         "nights": len(nights), "targets_per_night": args.targets, "pairs": args.pairs, "partitions": args.partitions,
-        "cores": os.cpu_count(), "load_average_before": os.getloadavg(), "runs": [], "reuse_runs": [],
+        "broker": args.broker, "cores": os.cpu_count(), "load_average_before": os.getloadavg(), "runs": [], "reuse_runs": [],
     }
     memory = MemoryWatch()
     (folder / "logs").mkdir()
-    with EmbeddedBroker(log_file=folder / "logs" / "broker.log") as embedded:
-        kafka = Broker("embedded", embedded.bootstrap_servers).settings(partitions=args.partitions)
+    with started_broker(args.broker, folder / "logs") as broker:
+        kafka = broker.settings(partitions=args.partitions)
         # The services' default group timing (not the tests' short one): a replica whose heartbeat is
         # late on a busy machine must not be thrown out of the group in the middle of a recipe.
         env = env_for(kafka, PHOENIX_DATA_DIR=str(data), PHOENIX_ARCHIVE_URL=str(archive),

@@ -75,7 +75,7 @@ def campaign_rows(d: dict | None) -> list[Row]:
     s = d["summary"]
     loads = [r["load_average_after"][0] for r in d["runs"]]
     setting = (f"{s['abs_per_run']:.0f} science ABs of {d['nights']} small 2x2 nights, IDP, "
-               f"{d['pairs']} pairs, load avg {min(loads):.1f}–{max(loads):.1f} on {d['cores']} cores")
+               f"{d['pairs']} pairs, {d.get('broker', 'embedded')} broker, load avg {min(loads):.1f}–{max(loads):.1f} on {d['cores']} cores")
     rows: list[Row] = [
         ("ABs/min, 1 processor replica (" + setting + ")", f"{s['abs_per_minute_1_replica']:.2f}", "", ""),
         ("ABs/min, 2 processor replicas", f"{s['abs_per_minute_2_replicas']:.2f}", "", ""),

@@ -26,7 +26,7 @@ RESULTS = ROOT / "bench" / "results"
 
 # name, arguments, writes its own bench/results/<name>.json; in the order they run.
 STEPS: list[tuple[str, list[str], bool]] = [
-    ("campaign", ["--nights", "2", "--targets", "2", "--pairs", "3"], True),
+    ("campaign", [], True),
     ("processor", ["--runs", "3"], True),
     ("bus", ["--events", "300", "--runs", "3"], True),
     ("fetcher_classify", [], False),

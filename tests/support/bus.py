@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.bus.embedded import EmbeddedBroker
 from shared.bus.kafka import DLQ_MAX_MESSAGE_BYTES, ensure_topics
 from shared.contracts import DateRequested
 from shared.settings import KafkaSettings, RuntimeSettings
@@ -36,6 +40,19 @@ class Broker:
             session_timeout_ms=2000 if embedded else 6000,
             heartbeat_interval_ms=500 if embedded else 1000,
         )
+
+
+@contextmanager
+def started_broker(kind: str, log_dir: Path | None = None) -> Iterator[Broker]:
+    """A broker of `kind` ("embedded" or "apache") for the time of the block (benchmarks)."""
+    if kind == "embedded":
+        with EmbeddedBroker(log_file=log_dir / "broker.log" if log_dir else None) as broker:
+            yield Broker("embedded", broker.bootstrap_servers)
+        return
+    from tests.support.apache_kafka import ApacheKafka
+
+    with tempfile.TemporaryDirectory() as folder, ApacheKafka(Path(folder)) as kafka:
+        yield Broker("apache", kafka.bootstrap_servers)
 
 
 def env_for(settings: KafkaSettings, **extra: str) -> dict[str, str]:
