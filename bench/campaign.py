@@ -254,7 +254,9 @@ async def run_request(database, kafka: KafkaSettings, chain: Chain, nights: list
     ready = events["products-ready"]
     assignment = {key: sorted(last_assignment(p, topic)) for key, p in processors_.items()}
     states = dict(progress.states)
-    busy = {key: sum(r["duration_seconds"] for p, r in ready if p in parts and not r["reused"])
+    # A recipe ran on the replica holding the partition its AB's data-staged event was on.
+    staged_on = {d["ab"]["ab_id"]: p for p, d in events["data-staged"]}
+    busy = {key: sum(r["duration_seconds"] for _, r in ready if staged_on.get(r["ab"]["ab_id"]) in parts and not r["reused"])
             for key, parts in assignment.items()}
     # The ABs this request sent to the processor; the ledger also follows the nights' other ABs
     # (the masters made by the warm-up), which are final already.
@@ -270,7 +272,7 @@ async def run_request(database, kafka: KafkaSettings, chain: Chain, nights: list
         "spectra": sum(1 for _, r in ready for p in r["products"] if p["kind"] == "IDP"),
         "recipe_seconds_per_replica": {k: round(v, 3) for k, v in busy.items()},
         "partitions_per_replica": assignment,
-        "abs_per_partition": {str(n): sum(1 for p, _ in ready if p == n) for n in range(kafka.partitions)},
+        "abs_per_partition": {str(n): sum(1 for p in staged_on.values() if p == n) for n in range(kafka.partitions)},
         "rebalances_during_run": sum(_log_count(p, "assigned ") for p in processors_.values()) - assignments_before,
         "handed_back_during_run": sum(_log_count(p, "handing back") for p in processors_.values()) - handed_back_before,
         "seconds_by_service": hop_seconds(events, published_at),

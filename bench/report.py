@@ -79,9 +79,9 @@ def campaign_rows(d: dict | None) -> list[Row]:
     rows: list[Row] = [
         ("ABs/min, 1 processor replica (" + setting + ")", f"{s['abs_per_minute_1_replica']:.2f}", "", ""),
         ("ABs/min, 2 processor replicas", f"{s['abs_per_minute_2_replicas']:.2f}", "", ""),
-        ("scaling efficiency = speed-up ÷ replicas", f"{s['efficiency']:.2f}", f"≥ {s['efficiency_target']}",
-         verdict(s["efficiency_met"]) + f" (speed-ups {s['speedups']}; Kafka's key hashing put the ABs "
-         f"unevenly on the replicas' partitions: busiest replica ÷ mean {s['load_balance_2_replicas']}, so at most "
+        ("scaling efficiency = speed-up ÷ replicas", f"{s['efficiency']:.3f}", f"≥ {s['efficiency_target']}",
+         verdict(s["efficiency_met"]) + f" (speed-ups {s['speedups']}; recipe seconds of the busiest replica ÷ "
+         f"mean {s['load_balance_2_replicas']}, so at most "
          f"{s.get('efficiency_bound_by_partition_split', float('nan')):.2f}; recipe time 2 ÷ 1 replicas "
          f"{s.get('recipe_slowdown_2_vs_1', 'n/a')} from CPU contention)"),
         ("reprocessing an unchanged night (job reuse) ÷ first run", f"{100 * s['reuse_fraction']:.1f} %",

@@ -239,4 +239,5 @@ SERVICE = ServiceSpec(
     handlers={DateRequested: on_date_requested, Ingested: on_ingested},
     produces=(DataStaged,),
     lifespan=lifespan,
+    spread=(DataStaged,),
 )

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -62,6 +63,14 @@ class ServiceSpec:
     produces: tuple[type[Event], ...]
     lifespan: Callable[[RuntimeSettings], AbstractAsyncContextManager[Any]] | None = None
     """Builds the handler's context (settings, database, worker pool) for the service's life."""
+    spread: tuple[type[Event], ...] = ()
+    """Outputs of these types are dealt over their topic's partitions in turn instead of by key.
+
+    For long independent jobs (an AB for the processor): a consumer group shares partitions,
+    not messages, so hashing one request's few keys can give one replica twice the work of
+    another. Dealing starts at a partition derived from the input event, so a redelivered input
+    sends each output to the same partition again; the key stays the AB id.
+    """
 
     def open_context(self, runtime: RuntimeSettings) -> AbstractAsyncContextManager[Any]:
         return (self.lifespan or _default_lifespan(self.name))(runtime)
@@ -260,16 +269,27 @@ class ServiceRunner:
         return topic, output
 
     async def _publish(self, outputs: list[tuple[str, Event]]) -> None:
+        dealt: Counter[str] = Counter()
         for topic, event in outputs:
-            await self._send(topic, encode(event), event.partition_key.encode(), headers_for(event))
+            partition = None
+            if isinstance(event, self.spec.spread):
+                partition = await self._dealt_partition(topic, event, dealt[topic])
+                dealt[topic] += 1
+            await self._send(topic, encode(event), event.partition_key.encode(), headers_for(event), partition)
             metrics.EVENTS_PRODUCED.labels(self.spec.name, topic).inc()
 
-    async def _send(self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+    async def _dealt_partition(self, topic: str, event: Event, turn: int) -> int:
+        partitions = sorted(await self._producer.partitions_for(topic))
+        start = (event.causation_id or event.event_id).int
+        return partitions[(start + turn) % len(partitions)]
+
+    async def _send(self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]],
+                    partition: int | None = None) -> None:
         """Send and wait for acks=all, retrying while the broker is away until the service stops."""
         delay = self.runtime.retry_backoff_seconds
         while True:
             try:
-                await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+                await self._producer.send_and_wait(topic, value, key=key, headers=headers, partition=partition)
                 return
             except KafkaError as error:
                 if not error.retriable:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared.bus.embedded import EmbeddedBroker
 from shared.bus.kafka import DLQ_MAX_MESSAGE_BYTES, ensure_topics
@@ -110,26 +110,45 @@ async def read_until(
     settle_seconds: float = 0.0,
 ) -> list[dict]:
     """JSON documents on `topic` once `done(documents)` holds (or the timeout passes), then `settle_seconds` more."""
+    records = await _read_records(settings, topic, lambda rs: done([json.loads(r.value) for r in rs]),
+                                  timeout_seconds, settle_seconds)
+    return [json.loads(r.value) for r in records]
+
+
+async def read_partitions(settings: KafkaSettings, topic: str, expected: int,
+                          timeout_seconds: float = 30.0) -> dict[int, list[dict]]:
+    """At least `expected` JSON documents on `topic`, by the partition each was on."""
+    records = await _read_records(settings, topic, lambda rs: len(rs) >= expected, timeout_seconds, 0.0)
+    by_partition: dict[int, list[dict]] = {}
+    for record in records:
+        by_partition.setdefault(record.partition, []).append(json.loads(record.value))
+    return by_partition
+
+
+async def _read_records(
+    settings: KafkaSettings, topic: str, done: Callable[[list[ConsumerRecord]], bool], timeout_seconds: float,
+    settle_seconds: float,
+) -> list[ConsumerRecord]:
     consumer = AIOKafkaConsumer(
         settings.topic(topic), bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest",
         enable_auto_commit=False, group_id=None, fetch_max_bytes=DLQ_MAX_MESSAGE_BYTES,
         max_partition_fetch_bytes=DLQ_MAX_MESSAGE_BYTES,
     )
     await consumer.start()
-    documents: list[dict] = []
+    records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout_seconds
     settled_at: float | None = None
     try:
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200)
-            documents += [json.loads(r.value) for records in batch.values() for r in records]
-            if done(documents):
+            records += [record for partition_records in batch.values() for record in partition_records]
+            if done(records):
                 settled_at = settled_at or time.monotonic()
                 if time.monotonic() - settled_at >= settle_seconds:
                     break
     finally:
         await consumer.stop()
-    return documents
+    return records
 
 
 async def committed_offsets(settings: KafkaSettings, topic: str, group: str) -> dict[int, int | None]:

@@ -20,8 +20,8 @@ from shared.settings import RuntimeSettings
 log = logging.getLogger(__name__)
 
 
-def staged_for(event: DateRequested) -> DataStaged:
-    name = f"{event.instrument_mode}.{event.night}.{event.correlation_id}"
+def staged_for(event: DateRequested, number: int = 0) -> DataStaged:
+    name = f"{event.instrument_mode}.{event.night}.{event.correlation_id}" + (f".{number}" if number else "")
     block = AssociationBlock(
         ab_id=name, ab_name=name, instrument="TEST", instrument_mode=event.instrument_mode, night=event.night,
         mode=event.mode, dpr_catg="TEST", raw_type="TEST", recipe="none", mjd_obs=0.0, mjd_obs_mod=0.0,
@@ -42,9 +42,11 @@ class Recorder:
     delay_seconds: float = 0.0
     fail_first: int = 0
     """Raise TransientError on the first N attempts of every event."""
+    outputs_per_event: int = 1
+    """How many ABs (data-staged events, distinct keys) each request yields."""
 
 
-def recording_spec(recorder: Recorder) -> ServiceSpec:
+def recording_spec(recorder: Recorder, spread: bool = False) -> ServiceSpec:
     @asynccontextmanager
     async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[Recorder]:
         yield recorder
@@ -61,11 +63,10 @@ def recording_spec(recorder: Recorder) -> ServiceSpec:
         finally:
             ctx.running -= 1
         ctx.handled.append(event)
-        return [staged_for(event)]
+        return [staged_for(event, number) for number in range(ctx.outputs_per_event)]
 
-    return ServiceSpec(
-        name="recorder", handlers={DateRequested: on_date_requested}, produces=(DataStaged,), lifespan=lifespan
-    )
+    return ServiceSpec(name="recorder", handlers={DateRequested: on_date_requested}, produces=(DataStaged,),
+                       lifespan=lifespan, spread=(DataStaged,) if spread else ())
 
 
 async def on_date_requested_slowly(event: DateRequested, ctx: object) -> list[DataStaged]:

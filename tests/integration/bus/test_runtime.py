@@ -12,16 +12,26 @@ import pytest
 from shared.bus.publish import publish
 from shared.bus.runtime import ServiceRunner
 from shared.settings import KafkaSettings, RuntimeSettings
-from tests.support.bus import Broker, committed_offsets, fast_runtime, read_topic, request, send_raw, wait_until
+from tests.support.bus import (
+    Broker,
+    committed_offsets,
+    fast_runtime,
+    read_partitions,
+    read_topic,
+    request,
+    send_raw,
+    wait_until,
+)
 from tests.support.specs import Recorder, recording_spec
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 
 
 @asynccontextmanager
-async def running(recorder: Recorder, kafka: KafkaSettings, runtime: RuntimeSettings | None = None, group: str = "g"):
+async def running(recorder: Recorder, kafka: KafkaSettings, runtime: RuntimeSettings | None = None, group: str = "g",
+                  spread: bool = False):
     """A replica running in this event loop until the block ends (then stopped gracefully)."""
-    runner = ServiceRunner(recording_spec(recorder), kafka, runtime or fast_runtime(), group_id=kafka.topic_prefix + group)
+    runner = ServiceRunner(recording_spec(recorder, spread), kafka, runtime or fast_runtime(), group_id=kafka.topic_prefix + group)
     task = asyncio.create_task(runner.run())
     try:
         await wait_until(lambda: runner.ready or task.done(), 60, "the replica to start")
@@ -62,6 +72,25 @@ async def test_two_replicas_share_the_partitions(broker: Broker) -> None:
     handled = [e.event_id for e in first.handled + second.handled]
     assert len(handled) == 20 and set(handled) == {r.event_id for r in requests}, "each event handled once"
     assert len(staged) == 20
+
+
+async def test_spread_outputs_of_one_input_are_dealt_evenly_over_the_partitions(broker: Broker) -> None:
+    kafka = broker.settings(partitions=4)
+    single = request()
+    async with running(Recorder("a", outputs_per_event=12), kafka, spread=True):
+        await publish(kafka, [single])
+        by_partition = await read_partitions(kafka, "data-staged", expected=12)
+    assert sorted(len(documents) for documents in by_partition.values()) == [3, 3, 3, 3]
+    keys = {d["ab"]["ab_id"] for documents in by_partition.values() for d in documents}
+    assert len(keys) == 12
+
+    redelivered = broker.settings(partitions=4)
+    async with running(Recorder("b", outputs_per_event=12), redelivered, spread=True):
+        await publish(redelivered, [single])
+        again = await read_partitions(redelivered, "data-staged", expected=12)
+    assert {p: [d["event_id"] for d in ds] for p, ds in again.items()} == {
+        p: [d["event_id"] for d in ds] for p, ds in by_partition.items()
+    }, "the same input deals the same outputs to the same partitions"
 
 
 async def test_poison_messages_go_to_the_dead_letter_topic_and_later_messages_flow(broker: Broker) -> None:
