@@ -62,6 +62,8 @@ async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScor
 
     rules = ctx.rules_for(ab.instrument_mode)
     threshold_set = rules.select(ab.night, ctx.settings.threshold_set)
+    if threshold_set is not None:
+        threshold_set = threshold_set.for_setting(ab.raw_match_key)
     reader = ProductReader(ctx.store, ctx.dictionary, rules, ctx.settings.resolving_power)
     wanted_raw = {SATURATED_FRACTION} if threshold_set and _scores_raw_frames(threshold_set, ab.raw_type) else set()
     measured = measurement_key(event, wanted_raw)

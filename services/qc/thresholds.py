@@ -8,6 +8,7 @@ while the history is short).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -43,6 +44,11 @@ class Threshold(Rule):
     min_history: int = Field(default=5, ge=3, description="Statistical: fewer values fall back to low/high.")
     min_half_width: float = Field(default=0.0, ge=0, description="Statistical: floor of the half-width.")
     mandatory: bool = Field(default=False, description="Missing from every product of the AB → hard failure.")
+    when: dict[str, str] = Field(
+        default_factory=dict,
+        description="Only for ABs whose RAW_MATCH_KEY has these keyword values (fnmatch patterns), e.g. "
+        "{'INS.GRAT2.WLEN' = '860'}. Listed before the general threshold of the same parameter, it replaces it.",
+    )
 
     @model_validator(mode="after")
     def _has_a_range(self) -> Self:
@@ -54,6 +60,9 @@ class Threshold(Rule):
 
     def applies(self, raw_type: str, pro_catg: str) -> bool:
         return any(fnmatchcase(raw_type, p) or fnmatchcase(pro_catg, p) for p in self.applies_to)
+
+    def holds_for(self, setting: Mapping[str, str]) -> bool:
+        return all(fnmatchcase(setting.get(key, ""), pattern) for key, pattern in self.when.items())
 
     @property
     def name(self) -> str:
@@ -77,6 +86,17 @@ class ThresholdSet(Rule):
 
     def valid_for(self, night: date) -> bool:
         return self.valid_from <= night and (self.valid_to is None or night < self.valid_to)
+
+    def for_setting(self, setting: Mapping[str, str]) -> ThresholdSet:
+        """The thresholds for an AB of this instrument setting (its RAW_MATCH_KEY): those whose
+        `when` holds, and of several for the same parameter and products only the first."""
+        kept, seen = [], set()
+        for threshold in self.thresholds:
+            identity = (threshold.parameter, tuple(threshold.applies_to))
+            if threshold.holds_for(setting) and identity not in seen:
+                kept.append(threshold)
+                seen.add(identity)
+        return self.model_copy(update={"thresholds": kept})
 
     def for_product(self, raw_type: str, pro_catg: str) -> list[Threshold]:
         return [t for t in self.thresholds if t.applies(raw_type, pro_catg)]

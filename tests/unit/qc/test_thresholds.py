@@ -77,3 +77,40 @@ def test_the_shipped_threshold_files_load():
     rules = load_all_thresholds()["UVES_ECHELLE"]
     assert rules.select(date(2024, 3, 1)) is not None
     assert rules.nominal_range("390") is not None
+
+
+SETTING_SPECIFIC = """
+instrument_mode = "UVES_ECHELLE"
+
+[[sets]]
+version = "s"
+valid_from = 2004-04-01
+
+[[sets.thresholds]]
+applies_to = ["MASTER_FLAT_REDU"]
+when = { "INS.GRAT2.WLEN" = "860" }
+parameter = "PRO.DATAMED"
+low = 0.05
+
+[[sets.thresholds]]
+applies_to = ["MASTER_FLAT_*"]
+parameter = "PRO.DATAMED"
+low = 15.0
+
+[[sets.thresholds]]
+applies_to = ["MASTER_FLAT_*"]
+when = { "INS.GRAT2.WLEN" = "860" }
+parameter = "PRO.DATAMED"
+low = 99.0
+"""
+
+
+def test_a_setting_specific_threshold_replaces_the_general_one_for_that_setting_only(tmp_path):
+    thresholds = load_thresholds(write(tmp_path, SETTING_SPECIFIC)).sets[0]
+    red860 = thresholds.for_setting({"INS.GRAT2.WLEN": "860", "INS.MODE": "RED"})
+    assert [t.low for t in red860.for_product("FLAT_RED", "MASTER_FLAT_REDU")] == [0.05, 15.0]
+    assert [t.low for t in red860.for_product("FLAT_RED", "MASTER_FLAT_REDL")] == [15.0], \
+        "of two for the same parameter and products, the first listed"
+    red580 = thresholds.for_setting({"INS.GRAT2.WLEN": "580"})
+    assert [t.low for t in red580.thresholds] == [15.0]
+    assert [t.low for t in thresholds.for_setting({}).thresholds] == [15.0], "a setting without the keyword"
