@@ -119,11 +119,7 @@ async def on_ingested(event: Ingested, ctx: FetcherContext) -> list[DataStaged]:
 async def _release(block, raw_infos, catalogue, request_id: uuid.UUID, event_id: uuid.UUID,
                    ctx: FetcherContext) -> AssociationBlock | None:
     """Stage a waiting AB and mark it STAGED; None if staging failed or another release won."""
-    staged, state, reason = block, AbState.STAGED, ""
-    try:
-        staged = await stage_block(block, ctx.stager, raw_infos, catalogue)
-    except TransientError as error:
-        state, reason = AbState.FAILED, f"staging failed: {error}"
+    staged, state, reason = await _staging_outcome(block, raw_infos, catalogue, ctx)
     async with ctx.database.session() as session:
         won = await ledger.release_waiting(session, staged, state, event_id=event_id, request_id=request_id,
                                            service=f"{SERVICE_NAME}@{__version__}", reason=reason)
@@ -192,14 +188,17 @@ async def _stage_or_record(
 
 
 async def _stage(block, raw_infos, catalogue, request_id: uuid.UUID, event_id: uuid.UUID, ctx: FetcherContext):
-    """Stage one AB; a file that stays unavailable or corrupt fails this AB only, with the reason."""
+    staged, state, reason = await _staging_outcome(block, raw_infos, catalogue, ctx)
+    await _record(ctx, staged, state, request_id, event_id, reason)
+    return staged if state is AbState.STAGED else None
+
+
+async def _staging_outcome(block, raw_infos, catalogue, ctx: FetcherContext) -> tuple[AssociationBlock, AbState, str]:
+    """The AB staged, or FAILED with the reason: a file that stays unavailable or corrupt fails this AB only."""
     try:
-        staged = await stage_block(block, ctx.stager, raw_infos, catalogue)
+        return await stage_block(block, ctx.stager, raw_infos, catalogue), AbState.STAGED, ""
     except TransientError as error:
-        await _record(ctx, block, AbState.FAILED, request_id, event_id, f"staging failed: {error}")
-        return None
-    await _record(ctx, staged, AbState.STAGED, request_id, event_id)
-    return staged
+        return block, AbState.FAILED, f"staging failed: {error}"
 
 
 async def _record(ctx: FetcherContext, block: AssociationBlock, state: AbState, request_id: uuid.UUID,

@@ -150,9 +150,16 @@ async def record_ab_state(
     await _upsert_ab(session, ab, state, request_id=request_id, reason=reason, at=at)
     # The unique (ab_id, event_id, state) constraint is the guard should the same event be
     # recorded concurrently; both writers then wrote the same AB row anyway.
+    return await _add_transition(session, ab.ab_id, state, reason=reason, event_id=event_id, service=service, at=at)
+
+
+async def _add_transition(
+    session: AsyncSession, ab_id: str, state: AbState, *, reason: str, event_id: uuid.UUID, service: str, at: datetime
+) -> bool:
+    """A history row, unless this (AB, event, state) has one; True if written."""
     history = (
         insert(session, AbTransition)
-        .values(ab_id=ab.ab_id, state=state, reason=reason, event_id=event_id, service=service, at=at)
+        .values(ab_id=ab_id, state=state, reason=reason, event_id=event_id, service=service, at=at)
         .on_conflict_do_nothing(index_elements=[AbTransition.ab_id, AbTransition.event_id, AbTransition.state])
     )
     return await rows_written(session, history) == 1
@@ -284,7 +291,7 @@ async def release_waiting(
     statement = update(AbRecord).where(AbRecord.ab_id == ab.ab_id, AbRecord.state == AbState.WAITING).values(**columns)
     if await rows_written(session, statement) != 1:
         return False
-    session.add(AbTransition(ab_id=ab.ab_id, state=state, reason=reason, event_id=event_id, service=service, at=at))
+    await _add_transition(session, ab.ab_id, state, reason=reason, event_id=event_id, service=service, at=at)
     return True
 
 
