@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.bus.embedded import EmbeddedBroker
 from shared.bus.kafka import DLQ_MAX_MESSAGE_BYTES, ensure_topics
@@ -110,45 +110,47 @@ async def read_until(
     settle_seconds: float = 0.0,
 ) -> list[dict]:
     """JSON documents on `topic` once `done(documents)` holds (or the timeout passes), then `settle_seconds` more."""
-    records = await _read_records(settings, topic, lambda rs: done([json.loads(r.value) for r in rs]),
-                                  timeout_seconds, settle_seconds)
-    return [json.loads(r.value) for r in records]
+    return [document for _, document in await _read_documents(settings, topic, done, timeout_seconds, settle_seconds)]
 
 
 async def read_partitions(settings: KafkaSettings, topic: str, expected: int,
                           timeout_seconds: float = 30.0) -> dict[int, list[dict]]:
     """At least `expected` JSON documents on `topic`, by the partition each was on."""
-    records = await _read_records(settings, topic, lambda rs: len(rs) >= expected, timeout_seconds, 0.0)
+    read = await _read_documents(settings, topic, lambda documents: len(documents) >= expected, timeout_seconds, 0.0)
     by_partition: dict[int, list[dict]] = {}
-    for record in records:
-        by_partition.setdefault(record.partition, []).append(json.loads(record.value))
+    for partition, document in read:
+        by_partition.setdefault(partition, []).append(document)
     return by_partition
 
 
-async def _read_records(
-    settings: KafkaSettings, topic: str, done: Callable[[list[ConsumerRecord]], bool], timeout_seconds: float,
+async def _read_documents(
+    settings: KafkaSettings, topic: str, done: Callable[[list[dict]], bool], timeout_seconds: float,
     settle_seconds: float,
-) -> list[ConsumerRecord]:
+) -> list[tuple[int, dict]]:
+    """(partition, JSON document) of the messages on `topic`, read as `read_until` says."""
     consumer = AIOKafkaConsumer(
         settings.topic(topic), bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest",
         enable_auto_commit=False, group_id=None, fetch_max_bytes=DLQ_MAX_MESSAGE_BYTES,
         max_partition_fetch_bytes=DLQ_MAX_MESSAGE_BYTES,
     )
     await consumer.start()
-    records: list[ConsumerRecord] = []
+    read: list[tuple[int, dict]] = []
+    documents: list[dict] = []
     deadline = time.monotonic() + timeout_seconds
     settled_at: float | None = None
     try:
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200)
-            records += [record for partition_records in batch.values() for record in partition_records]
-            if done(records):
+            new = [(r.partition, json.loads(r.value)) for records in batch.values() for r in records]
+            read += new
+            documents += [document for _, document in new]
+            if done(documents):
                 settled_at = settled_at or time.monotonic()
                 if time.monotonic() - settled_at >= settle_seconds:
                     break
     finally:
         await consumer.stop()
-    return records
+    return read
 
 
 async def committed_offsets(settings: KafkaSettings, topic: str, group: str) -> dict[int, int | None]:
