@@ -25,6 +25,8 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tests.support.servers import ServerProcess
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_POM = REPO_ROOT / "deploy" / "setup" / "kafka" / "pom.xml"
 # Large enough for the 5 MB payloads the tests send, with room for batch overhead.
@@ -151,7 +153,7 @@ def answers_metadata(bootstrap_servers: str, timeout_seconds: float, **client_op
             return False
 
 
-class ApacheKafka:
+class ApacheKafka(ServerProcess):
     """One KRaft node (process.roles=broker,controller) in `work_dir`.
 
     `bootstrap_servers` is the PLAINTEXT listener; with `sasl_users`, a SASL_PLAINTEXT
@@ -190,15 +192,6 @@ class ApacheKafka:
             raise ValueError("this broker was started without SASL users")
         return f"127.0.0.1:{self.sasl_port}"
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def log_tail(self, characters: int = 4000) -> str:
-        if not self.log_path.exists():
-            return "(no log yet)"
-        return self.log_path.read_text(errors="replace")[-characters:]
-
     def start(self, timeout_seconds: float = 90) -> None:
         """Format storage on first start, launch the JVM, return once clients can use it."""
         if self.running:
@@ -221,19 +214,10 @@ class ApacheKafka:
         # offsets; an OffsetFetch in that gap returns no offset at all rather than an error.
         self._wait_until(deadline, "load committed offsets", lambda: self._offsets_loaded(log_offset))
 
-    def stop(self, timeout_seconds: float = 30) -> None:
-        """Clean shutdown (SIGTERM to its process group); SIGKILL if it overruns."""
-        if not self.running:
-            return
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout_seconds)
-        except subprocess.TimeoutExpired:
-            self.kill()
+    def _ask_to_stop(self, process: subprocess.Popen[bytes]) -> None:
+        os.killpg(process.pid, signal.SIGTERM)
 
     def kill(self) -> None:
-        """Crash it: SIGKILL, no clean shutdown (the data directory stays)."""
         if self.process is None or self.process.poll() is not None:
             return
         try:
@@ -241,17 +225,6 @@ class ApacheKafka:
         except ProcessLookupError:
             pass
         self.process.wait(timeout=30)
-
-    def restart(self, timeout_seconds: float = 90) -> None:
-        self.stop()
-        self.start(timeout_seconds)
-
-    def __enter__(self) -> ApacheKafka:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _java_command(self, main_class: str, *args: str) -> list[str]:
         return [

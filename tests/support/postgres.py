@@ -20,6 +20,7 @@ from pathlib import Path
 import psycopg
 
 from tests.support.apache_kafka import free_ports
+from tests.support.servers import ServerProcess
 
 DATABASE = "phoenix_test"
 SERVER_SETTINGS = {
@@ -83,7 +84,7 @@ def child_pids(parent_pid: int) -> list[int]:
     return children
 
 
-class PostgresServer:
+class PostgresServer(ServerProcess):
     """One PostgreSQL cluster with database `phoenix_test`, trust authentication, TCP on 127.0.0.1."""
 
     def __init__(self, database: str = DATABASE) -> None:
@@ -107,15 +108,6 @@ class PostgresServer:
     def conninfo(self) -> str:
         return self._conninfo(self.database)
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def log_tail(self, characters: int = 4000) -> str:
-        if not self.log_path.exists():
-            return "(no log yet)"
-        return self.log_path.read_text(errors="replace")[-characters:]
-
     def start(self, timeout_seconds: float = 60) -> None:
         """initdb on first start, launch the server, create the database, wait for connections."""
         if self.running:
@@ -128,16 +120,8 @@ class PostgresServer:
         if first_start:
             self._create_database()
 
-    def stop(self, timeout_seconds: float = 30) -> None:
-        """Fast shutdown (SIGINT: roll back open transactions, disconnect, checkpoint)."""
-        if not self.running:
-            return
-        assert self.process is not None
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=timeout_seconds)
-        except subprocess.TimeoutExpired:
-            self.kill()
+    def _ask_to_stop(self, process: subprocess.Popen[bytes]) -> None:
+        process.send_signal(signal.SIGINT)  # fast shutdown: roll back, disconnect, checkpoint
 
     def kill(self) -> None:
         """Crash it: SIGKILL to the postmaster and every backend it forked."""
@@ -152,18 +136,10 @@ class PostgresServer:
                 pass
         self.process.wait(timeout=30)
 
-    def restart(self, timeout_seconds: float = 60) -> None:
-        self.stop()
-        self.start(timeout_seconds)
-
     def close(self) -> None:
         """Stop the server and delete its cluster."""
         self.stop()
         shutil.rmtree(self.work_dir, ignore_errors=True)
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
