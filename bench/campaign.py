@@ -57,10 +57,10 @@ from shared.contracts import DateRequested, ProcessingMode  # noqa: E402
 from shared.embedded_run import Chain, follow  # noqa: E402
 from shared.resources import archive_database  # noqa: E402
 from shared.settings import KafkaSettings  # noqa: E402
-from shared.simulator.plan import night_plan  # noqa: E402
-from shared.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night  # noqa: E402
 from tests.support.bus import env_for, started_broker  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
+from tools.simulator.plan import night_plan  # noqa: E402
+from tools.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night  # noqa: E402
 
 FIRST_NIGHT = date(2024, 3, 1)
 MODE = "UVES_ECHELLE"

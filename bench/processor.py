@@ -34,12 +34,12 @@ from services.processor.recipes import parameter_set_for  # noqa: E402
 from services.processor.service import lifespan, on_data_staged  # noqa: E402
 from shared.contracts import DataStaged, ProcessingMode, ProcessStatus  # noqa: E402
 from shared.pipeline_install import esorex_executable  # noqa: E402
-from shared.simulator.plan import night_plan  # noqa: E402
-from shared.simulator.thar import write_line_refer_table  # noqa: E402
-from shared.simulator.uves import simulate_night  # noqa: E402
 from tests.integration.simulator.chain import classify  # noqa: E402
 from tests.support.bus import fast_runtime  # noqa: E402
 from tests.unit.processor.support import staged_event  # noqa: E402
+from tools.simulator.plan import night_plan  # noqa: E402
+from tools.simulator.thar import write_line_refer_table  # noqa: E402
+from tools.simulator.uves import simulate_night  # noqa: E402
 
 STEPS = (
     ("uves_cal_mbias", "BIAS", ()),

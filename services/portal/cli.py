@@ -19,7 +19,7 @@ from shared.archive.models import Scope
 from shared.archive.tokens import create_token
 from shared.archive.types import utc_now
 from shared.errors import TransientError
-from shared.rawarchive.serving import bind_socket, serve_until_stopped
+from shared.serving import bind_socket, serve_until_stopped
 from shared.settings import KafkaSettings, load_settings
 from shared.storage import StorageSettings
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from services.processor.jobs import JobStore, write_atomically
+from services.processor.jobs import JobStore
 from services.processor.plan import staged_path
 from services.processor.runner import JobOutcome
 from services.processor.science import convert_science_products, read_line_table_qc, read_raw_headers
 from services.processor.sdp import SdpRules
 from shared import __version__
 from shared.contracts import AssociationBlock, CalibrationRole, ProcessingMode, Product, ProductKind
+from shared.fileio import write_atomically
 from shared.storage import LocalFileStore
 
 SDP_CATEGORY = "SCIENCE.SPECTRUM"

@@ -29,6 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.processor.backends import QcValue
 from shared.contracts import ProductKind, StagedFile
+from shared.fileio import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -113,28 +114,6 @@ class JobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, record.model_dump_json(indent=2).encode())
         return path
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class Workspace:

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.fileio import fsync_directory
 from shared.storage import CHUNK_BYTES, sha256_of
 
 URI_SCHEME = "archive:"
@@ -93,7 +94,7 @@ class ArchiveFiles:
                 pass  # another writer got there first; _described compares the contents
         finally:
             Path(temporary).unlink(missing_ok=True)
-        _fsync_directory(self.root)
+        fsync_directory(self.root)
 
     @staticmethod
     def _described(target: Path, name: str, sha256: str) -> ArchivedFile:
@@ -102,11 +103,3 @@ class ArchiveFiles:
         if sha256_of(target) != sha256:
             raise NameTaken(f"{name} exists in the archive store with other content")
         return ArchivedFile(name, target.stat().st_size, sha256)
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -26,12 +26,11 @@ import httpx
 from pydantic import TypeAdapter
 
 from shared.errors import ConfigError, DataError, TransientError
+from shared.fileio import fsync_directory
 from shared.rawarchive.fitsmeta import compute_checksums
-from shared.rawarchive.models import CalibInfo, RawFileInfo
-from shared.rawarchive.server import CHECKSUM_HEADER, create_app
-from shared.rawarchive.serving import serve_in_background
-from shared.rawarchive.settings import ArchiveClientSettings, ArchiveServerSettings
-from shared.rawarchive.store import fsync_directory
+from shared.rawarchive.models import CHECKSUM_HEADER, CalibInfo, RawFileInfo
+from shared.rawarchive.settings import ArchiveClientSettings
+from shared.serving import serve_in_background
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +199,10 @@ async def open_archive(settings: ArchiveClientSettings) -> AsyncIterator[RawArch
     root = Path(settings.url).expanduser()
     if not root.is_dir():
         raise ConfigError(f"archive {settings.url!r} is neither an http(s) URL nor a folder")
+    # A folder is the local stand-in archive (tools/), served in-process for the client's lifetime.
+    from tools.archive.server import create_app
+    from tools.archive.settings import ArchiveServerSettings
+
     server_settings = ArchiveServerSettings(root=root, token=settings.token)
     async with serve_in_background(create_app(server_settings)) as url:
         async with RawArchiveClient.from_settings(settings, base_url=url) as client:

@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+CHECKSUM_HEADER = "X-Checksum-SHA256"
+"""Response and upload header carrying the hex SHA-256 of the body."""
+
 HeaderValue = bool | int | float | str | None
 """A FITS card value as JSON carries it; an undefined value is null."""
 

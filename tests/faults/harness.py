@@ -41,10 +41,10 @@ from shared.contracts import DateRequested, ProcessingMode
 from shared.embedded_run import FINAL_STATES
 from shared.processes import ChildProcess
 from shared.settings import KafkaSettings
-from shared.simulator.plan import night_plan
-from shared.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night
 from tests.support.bus import Broker, env_for, send_raw
 from tests.support.processes import ServiceProcess
+from tools.simulator.plan import night_plan
+from tools.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night
 
 SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
 INPUTS = {

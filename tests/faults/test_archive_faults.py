@@ -18,7 +18,7 @@ from astropy.io import fits
 from fastapi import FastAPI, Request, Response
 
 from shared.archive import ledger
-from shared.rawarchive.serving import serve_in_background
+from shared.serving import serve_in_background
 from tests.faults.conftest import NIGHT, ChainFactory
 from tests.faults.harness import ArchiveServer
 

@@ -27,7 +27,7 @@ from shared.archive import ArchiveDatabase
 from shared.archive.models import Scope
 from shared.archive.tokens import create_token, revoke_token
 from shared.archive.types import utc_now
-from shared.rawarchive.serving import serve_in_background
+from shared.serving import serve_in_background
 from tests.integration.portal.conftest import (  # noqa: F401 - fixtures reused from the portal tests
     app,
     archive_root,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.simulator.plan import night_plan
-from shared.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night
+from tools.simulator.plan import night_plan
+from tools.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night
 
 SMALL_NIGHT = date(2024, 3, 1)
 

@@ -10,12 +10,12 @@ import pytest
 
 from shared.errors import ConfigError
 from shared.rawarchive.client import RawArchiveClient
-from shared.rawarchive.server import create_app
-from shared.rawarchive.serving import serve_in_background
-from shared.rawarchive.settings import ArchiveServerSettings
-from shared.simulator.plan import night_plan
-from shared.simulator.thar import write_line_refer_table
-from shared.simulator.uves import archive_night_folder, simulate_night
+from shared.serving import serve_in_background
+from tools.archive.server import create_app
+from tools.archive.settings import ArchiveServerSettings
+from tools.simulator.plan import night_plan
+from tools.simulator.thar import write_line_refer_table
+from tools.simulator.uves import archive_night_folder, simulate_night
 
 NIGHT = date(2024, 3, 1)
 TRUNCATED = "UVES.2024-03-02T04:00:00.000.fits"

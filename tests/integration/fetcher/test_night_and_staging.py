@@ -17,10 +17,10 @@ from services.fetcher.staging import stage_block
 from shared.contracts import AssociationBlock, ProcessingMode
 from shared.errors import DataError
 from shared.rawarchive.client import RawArchiveClient
-from shared.rawarchive.server import create_app
-from shared.rawarchive.serving import serve_in_background
-from shared.rawarchive.settings import ArchiveServerSettings
+from shared.serving import serve_in_background
 from shared.storage import LocalFileStore, sha256_of
+from tools.archive.server import create_app
+from tools.archive.settings import ArchiveServerSettings
 
 from .conftest import LINE_REFER_TABLE, NIGHT, TRUNCATED
 

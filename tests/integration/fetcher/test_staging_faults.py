@@ -17,7 +17,7 @@ from shared.contracts import AssociationBlock, ProcessingMode, RawFrame
 from shared.errors import TransientError
 from shared.rawarchive.client import RawArchiveClient
 from shared.rawarchive.models import RawFileInfo
-from shared.rawarchive.serving import serve_in_background
+from shared.serving import serve_in_background
 from shared.storage import LocalFileStore
 
 CONTENT = bytes(range(256)) * 40

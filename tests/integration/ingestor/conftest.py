@@ -31,12 +31,12 @@ from shared.contracts import (
     StagedFile,
 )
 from shared.rawarchive.client import RawArchiveClient
-from shared.rawarchive.server import create_app
-from shared.rawarchive.serving import serve_in_background
-from shared.rawarchive.settings import ArchiveServerSettings
+from shared.serving import serve_in_background
 from shared.storage import LocalFileStore
 from tests.integration.archive.conftest import DATABASES, throwaway_postgres_database
 from tests.unit.ingestor.sdp_files import PREVIEW, RAW_FILES
+from tools.archive.server import create_app
+from tools.archive.settings import ArchiveServerSettings
 
 NIGHT = date(2024, 3, 1)
 REQUEST = uuid.UUID("3f0c1e52-2f6c-4c7e-a2f1-0d6f1f7c9b10")

@@ -14,7 +14,7 @@ from shared.archive import ArchiveDatabase
 from shared.archive.models import Product, Scope
 from shared.archive.tokens import create_token
 from shared.archive.types import utc_now
-from shared.rawarchive.serving import serve_in_background
+from shared.serving import serve_in_background
 from tests.integration.portal.seed import Spectrum, add_release, add_spectrum, product_id
 
 CONTENT = b"SIMPLE  =                    T / a product".ljust(2880 * 3, b" ")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from shared.rawarchive.serving import serve_in_background
+from shared.serving import serve_in_background
 from tests.integration.portal.seed import MODE, NIGHT, seed_night
 
 WINDOW = (1280, 900)

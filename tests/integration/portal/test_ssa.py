@@ -18,7 +18,7 @@ from astropy.time import Time
 from shared.archive import ArchiveDatabase
 from shared.archive.models import Scope
 from shared.archive.tokens import create_token
-from shared.rawarchive.serving import serve_in_background
+from shared.serving import serve_in_background
 from tests.integration.portal.seed import Spectrum, add_release, add_spectrum, product_id
 
 SPECTRA = [

@@ -15,11 +15,11 @@ from astropy.io import fits
 from services.processor.science import SdpProduct, convert_science_products, read_line_table_qc, read_raw_headers
 from services.processor.sdp import load_sdp_rules
 from shared.contracts import AssociationBlock, ProcessingMode, RawFrame
-from shared.simulator.plan import night_plan
-from shared.simulator.thar import write_line_refer_table
-from shared.simulator.uves import simulate_night
 from tests.integration.simulator.chain import RecipeRun, run_cascade
 from tests.integration.simulator.measure import Spectrum, measure_rv
+from tools.simulator.plan import night_plan
+from tools.simulator.thar import write_line_refer_table
+from tools.simulator.uves import simulate_night
 
 pytestmark = [pytest.mark.esorex, pytest.mark.slow]
 

@@ -11,11 +11,11 @@ import pytest
 
 from services.processor.service import on_data_staged
 from shared.contracts import ProcessingMode, ProcessStatus, ProductKind, ProductsReady
-from shared.simulator.plan import night_plan
-from shared.simulator.thar import write_line_refer_table
-from shared.simulator.uves import simulate_night
 from tests.integration.simulator.chain import classify
 from tests.unit.processor.support import staged_event
+from tools.simulator.plan import night_plan
+from tools.simulator.thar import write_line_refer_table
+from tools.simulator.uves import simulate_night
 
 pytestmark = [pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -22,14 +22,14 @@ from shared.archive.qc1 import qc1_of_ab
 from shared.archive.reviews import pending_reviews
 from shared.contracts import Certified, Decision, ProcessStatus, ProductsReady
 from shared.pipeline_install import qc_dictionary_file
-from shared.simulator.plan import night_plan
-from shared.simulator.thar import write_line_refer_table
-from shared.simulator.uves import simulate_night
 from shared.storage import LocalFileStore
 from tests.integration.qc.degrade import degraded_night
 from tests.integration.qc.products import products_ready
 from tests.integration.simulator.chain import RecipeRun, run_cascade, run_recipe
 from tests.support.fixtures import postgres_server, postgres_url  # noqa: F401  (fixtures)
+from tools.simulator.plan import night_plan
+from tools.simulator.thar import write_line_refer_table
+from tools.simulator.uves import simulate_night
 
 pytestmark = [pytest.mark.esorex, pytest.mark.slow]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from shared.rawarchive.client import RawArchiveClient
-from shared.rawarchive.server import create_app
-from shared.rawarchive.serving import serve_in_background
-from shared.rawarchive.settings import ArchiveServerSettings
+from shared.serving import serve_in_background
 from tests.unit.rawarchive.synthetic import write_raw
+from tools.archive.server import create_app
+from tools.archive.settings import ArchiveServerSettings
 
 NIGHT = "2024-03-01"
 NEXT_NIGHT = "2024-03-02"

@@ -11,10 +11,10 @@ import pytest
 
 from shared.errors import ConfigError, DataError
 from shared.rawarchive.client import RawArchiveClient
-from shared.rawarchive.server import create_app
-from shared.rawarchive.serving import serve_in_background
-from shared.rawarchive.settings import ArchiveServerSettings
+from shared.serving import serve_in_background
 from tests.unit.rawarchive.synthetic import write_master
+from tools.archive.server import create_app
+from tools.archive.settings import ArchiveServerSettings
 
 TOKEN = "s3cret-token"
 

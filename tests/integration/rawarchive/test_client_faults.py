@@ -14,7 +14,7 @@ from fastapi import FastAPI, Response
 
 from shared.errors import TransientError
 from shared.rawarchive.client import RawArchiveClient
-from shared.rawarchive.serving import serve_in_background
+from shared.serving import serve_in_background
 
 ARCFILE = "UVES.2024-03-01T21:00:00.000.fits"
 CONTENT = bytes(range(256)) * 40

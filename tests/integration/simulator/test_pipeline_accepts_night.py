@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-from shared.simulator.instrument import parse_setting
-from shared.simulator.model import spectral_format
-from shared.simulator.plan import night_plan
-from shared.simulator.thar import write_line_refer_table
-from shared.simulator.uves import simulate_night
 from tests.integration.simulator.chain import RecipeRun, run_cascade
 from tests.integration.simulator.measure import measure_rv, measure_snr, read_merged
+from tools.simulator.instrument import parse_setting
+from tools.simulator.model import spectral_format
+from tools.simulator.plan import night_plan
+from tools.simulator.thar import write_line_refer_table
+from tools.simulator.uves import simulate_night
 
 pytestmark = [pytest.mark.esorex, pytest.mark.slow]
 

@@ -12,9 +12,9 @@ from astropy.io import fits
 
 from shared.cli import main
 from shared.errors import ConfigError
-from shared.simulator import uves
-from shared.simulator.plan import NightPlan, night_plan
-from shared.simulator.uves import archive_night_folder, simulate_night
+from tools.simulator import uves
+from tools.simulator.plan import NightPlan, night_plan
+from tools.simulator.uves import archive_night_folder, simulate_night
 
 pytestmark = pytest.mark.esorex
 

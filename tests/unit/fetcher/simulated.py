@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 
 from shared.rawarchive.fitsmeta import flatten_header
 from shared.rawarchive.models import CalibInfo, RawFileInfo
-from shared.rawarchive.settings import UVES_SETTING_KEYS
-from shared.simulator.headers import primary_header
-from shared.simulator.plan import night_plan, schedule
+from tools.archive.settings import UVES_SETTING_KEYS
+from tools.simulator.headers import primary_header
+from tools.simulator.plan import night_plan, schedule
 
 REGISTERED_AT = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.rawarchive.settings import UVES_SETTING_KEYS
-from shared.rawarchive.store import CalibStore, Conflict, InvalidUpload
 from tests.unit.rawarchive.synthetic import write_master
+from tools.archive.settings import UVES_SETTING_KEYS
+from tools.archive.store import CalibStore, Conflict, InvalidUpload
 
 
 def _store(root: Path) -> CalibStore:

@@ -6,8 +6,8 @@ import os
 from datetime import date
 from pathlib import Path
 
-from shared.rawarchive.store import RawStore, load_night_index
 from tests.unit.rawarchive.synthetic import write_raw
+from tools.archive.store import RawStore, load_night_index
 
 NIGHT = date(2024, 3, 1)
 FIRST = "UVES.2024-03-01T23:04:07.680.fits"

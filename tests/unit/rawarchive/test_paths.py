@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.rawarchive.store import NotFound, RawStore, is_safe_file_name, night_of_mjd, resolve_inside
 from tests.unit.rawarchive.synthetic import write_raw
+from tools.archive.store import NotFound, RawStore, is_safe_file_name, night_of_mjd, resolve_inside
 
 ARCFILE = "UVES.2024-03-01T23:04:07.680.fits"
 

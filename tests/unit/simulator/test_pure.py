@@ -11,13 +11,13 @@ from astropy.time import Time
 
 from shared.errors import ConfigError
 from shared.pipeline_install import oca_rules_file
-from shared.simulator import thar
-from shared.simulator.detector import image_hdu, raw_from_rotated, read_out, rotated_from_raw, rotated_shape
-from shared.simulator.headers import FrameKind, primary_header
-from shared.simulator.instrument import BLUE_CHIP, REDL_CHIP, Arm, Setting, parse_setting
-from shared.simulator.plan import night_plan, schedule
-from shared.simulator.render import erf, gaussian_pixel_fraction
 from tests.unit.simulator.oca import classification_rules, classify, flatten
+from tools.simulator import thar
+from tools.simulator.detector import image_hdu, raw_from_rotated, read_out, rotated_from_raw, rotated_shape
+from tools.simulator.headers import FrameKind, primary_header
+from tools.simulator.instrument import BLUE_CHIP, REDL_CHIP, Arm, Setting, parse_setting
+from tools.simulator.plan import night_plan, schedule
+from tools.simulator.render import erf, gaussian_pixel_fraction
 
 NIGHT = date(2024, 3, 1)
 

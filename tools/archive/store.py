@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shared.errors import DataError
+from shared.fileio import fsync_directory, write_atomically
 from shared.rawarchive.fitsmeta import compute_checksums, read_fits_metadata
 from shared.rawarchive.models import CalibInfo, Header, RawFileInfo
 
@@ -78,27 +79,6 @@ def night_of_mjd(mjd: float, night_start_hour_utc: float) -> date:
 
 def nights_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    fsync_directory(path.parent)
-
-
-def fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 # ---------------------------------------------------------------- raw frames

@@ -15,15 +15,15 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ConfigError
-from shared.simulator import render
-from shared.simulator.detector import rotated_shape
-from shared.simulator.frames import no_light, raw_file
-from shared.simulator.headers import SLIT, Exposure, FrameKind
-from shared.simulator.model import SpectralFormat, spectral_format
-from shared.simulator.plan import NightPlan, PlannedExposure, schedule
-from shared.simulator.spectra import STARS, AbsorptionLines, Star, absorption_lines
-from shared.simulator.thar import thar_lines, write_line_refer_table
-from shared.simulator.truth import expected_snr
+from tools.simulator import render
+from tools.simulator.detector import rotated_shape
+from tools.simulator.frames import no_light, raw_file
+from tools.simulator.headers import SLIT, Exposure, FrameKind
+from tools.simulator.model import SpectralFormat, spectral_format
+from tools.simulator.plan import NightPlan, PlannedExposure, schedule
+from tools.simulator.spectra import STARS, AbsorptionLines, Star, absorption_lines
+from tools.simulator.thar import thar_lines, write_line_refer_table
+from tools.simulator.truth import expected_snr
 
 log = logging.getLogger(__name__)
 

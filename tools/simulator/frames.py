@@ -7,9 +7,9 @@ from collections.abc import Mapping
 import numpy as np
 from astropy.io import fits
 
-from shared.simulator.detector import image_hdu, read_out, rotated_shape
-from shared.simulator.headers import Exposure, FrameKind, chip_header, primary_header
-from shared.simulator.instrument import Arm
+from tools.simulator.detector import image_hdu, read_out, rotated_shape
+from tools.simulator.headers import Exposure, FrameKind, chip_header, primary_header
+from tools.simulator.instrument import Arm
 
 
 def raw_file(

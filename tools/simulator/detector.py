@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 from astropy.io import fits
 
-from shared.simulator.instrument import Arm, Chip, Setting
+from tools.simulator.instrument import Arm, Chip, Setting
 
 SATURATION_ADU = 65535
 READOUT_SECONDS = 40.0

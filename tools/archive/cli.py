@@ -7,9 +7,9 @@ import asyncio
 from pathlib import Path
 
 from shared.errors import ConfigError
-from shared.rawarchive.server import create_app
-from shared.rawarchive.serving import bind_socket, serve_until_stopped
-from shared.rawarchive.settings import ArchiveServerSettings
+from shared.serving import bind_socket, serve_until_stopped
+from tools.archive.server import create_app
+from tools.archive.settings import ArchiveServerSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -23,10 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ConfigError, DataError
 from shared.pipeline_install import esorex_executable, pipeline_version
-from shared.simulator.frames import no_light, raw_file
-from shared.simulator.headers import Exposure, FrameKind
-from shared.simulator.instrument import Arm, Setting
-from shared.simulator.thar import LineList, write_line_refer_table
+from tools.simulator.frames import no_light, raw_file
+from tools.simulator.headers import Exposure, FrameKind
+from tools.simulator.instrument import Arm, Setting
+from tools.simulator.thar import LineList, write_line_refer_table
 
 log = logging.getLogger(__name__)
 

@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `phoenix --help` stays fast (astropy, numpy).
-    from shared.simulator.plan import night_plan
-    from shared.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night
+    from tools.simulator.plan import night_plan
+    from tools.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night
 
     if args.instrument.upper() not in INSTRUMENTS:
         raise ConfigError(

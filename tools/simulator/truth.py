@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.simulator import render
-from shared.simulator.headers import Exposure
-from shared.simulator.instrument import Chip
-from shared.simulator.model import OrderModel, SpectralFormat
-from shared.simulator.spectra import AbsorptionLines, Star, stellar_spectrum
+from tools.simulator import render
+from tools.simulator.headers import Exposure
+from tools.simulator.instrument import Chip
+from tools.simulator.model import OrderModel, SpectralFormat
+from tools.simulator.spectra import AbsorptionLines, Star, stellar_spectrum
 
 # The merged spectrum is sampled at 2/3 of the mean pixel size (uves_obs_scired's default step).
 MERGED_STEP_PER_PIXEL = 2.0 / 3.0

@@ -24,13 +24,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator, SecretStr
 
 from shared import __version__
-from shared.rawarchive.models import ApiError, CalibInfo, RawFileInfo
-from shared.rawarchive.settings import ArchiveServerSettings
-from shared.rawarchive.store import INSTRUMENT_PATTERN, CalibStore, Conflict, InvalidUpload, NotFound, RawStore
+from shared.rawarchive.models import CHECKSUM_HEADER, ApiError, CalibInfo, RawFileInfo
+from tools.archive.settings import ArchiveServerSettings
+from tools.archive.store import INSTRUMENT_PATTERN, CalibStore, Conflict, InvalidUpload, NotFound, RawStore
 
 log = logging.getLogger(__name__)
 
-CHECKSUM_HEADER = "X-Checksum-SHA256"
 _NIGHT_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from shared.simulator.model import OrderModel, SpectralFormat
-from shared.simulator.spectra import AbsorptionLines, Star, lamp_continuum, stellar_spectrum
-from shared.simulator.thar import LineList
+from tools.simulator.model import OrderModel, SpectralFormat
+from tools.simulator.spectra import AbsorptionLines, Star, lamp_continuum, stellar_spectrum
+from tools.simulator.thar import LineList
 
 FWHM_PER_SIGMA = 2.3548200450309493
 SUBSAMPLES = 5

@@ -14,7 +14,7 @@ from astropy.io import fits
 from astropy.time import Time
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.simulator.instrument import Arm, Chip, Setting
+from tools.simulator.instrument import Arm, Chip, Setting
 
 PARANAL_LATITUDE_DEG = -24.6270
 PARANAL_LONGITUDE_DEG = -70.4040
