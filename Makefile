@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system python kafka test test-fast bench soak demo schemas clean
+.PHONY: setup system python kafka k8s-tools deploy-check test test-fast bench soak demo schemas clean
 
-setup: system python kafka
+setup: system python kafka k8s-tools
 
 system:
 	bash deploy/setup/system.sh
@@ -22,6 +22,17 @@ $(STAMP): pyproject.toml constraints.txt
 
 kafka:
 	bash deploy/setup/kafka.sh
+
+# helm and kubeconform (go install, into .cache/tools/bin) and the offline Kubernetes and KEDA
+# schemas (.cache/k8s-schemas); minutes of CPU the first time, then nothing.
+k8s-tools: python
+	bash deploy/setup/k8s-tools.sh
+
+# The deployment checked offline: docker-compose config, the Prometheus files and the dashboard's
+# PromQL (promtool), helm lint, helm template | kubeconform -strict. Part of `make test` too.
+DEPLOY_CHECKS := test_compose.py test_prometheus_files.py test_dashboard.py test_helm.py
+deploy-check: python k8s-tools
+	$(BIN)/pytest -q $(addprefix tests/integration/deploy/,$(DEPLOY_CHECKS))
 
 test: setup
 	$(BIN)/pytest
