@@ -54,8 +54,11 @@ def children(schema: Schema) -> Iterator[Schema]:
 
 def strict(schema: Schema) -> Schema:
     """The schema made strict and null-tolerant, in place (see the module docstring)."""
-    if "properties" in schema and "additionalProperties" not in schema \
-            and not schema.get("x-kubernetes-preserve-unknown-fields"):
+    if (
+        "properties" in schema
+        and "additionalProperties" not in schema
+        and not schema.get("x-kubernetes-preserve-unknown-fields")
+    ):
         schema["additionalProperties"] = False
     if schema.get("x-kubernetes-int-or-string"):
         for key in ("type", "format"):

@@ -21,43 +21,74 @@ DEFAULT_VALUES = CHART / "ci" / "default-values.yaml"
 TOOLS = REPO / ".cache" / "tools" / "bin"
 SCHEMAS = REPO / ".cache" / "k8s-schemas"
 VERSIONS = dict(
-    line.split("=", 1) for line in (REPO / "deploy" / "setup" / "k8s-versions.env").read_text().splitlines()
+    line.split("=", 1)
+    for line in (REPO / "deploy" / "setup" / "k8s-versions.env").read_text().splitlines()
     if line and not line.startswith("#")
 )
 KUBERNETES_VERSION = VERSIONS["KUBERNETES_VERSION"].removeprefix("v")
+TOOL_VERSIONS = {"helm": VERSIONS["HELM_VERSION"], "kubeconform": VERSIONS["KUBECONFORM_VERSION"]}
+SCHEMAS_STAMP = SCHEMAS / f".complete-{VERSIONS['KUBERNETES_VERSION']}-{VERSIONS['KEDA_VERSION']}"
 SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
 
 
 def tool(name: str) -> Path:
     path = TOOLS / name
-    if not path.is_file():
-        raise AssertionError(f"{path} is missing: run `make setup` (deploy/setup/k8s-tools.sh builds it)")
+    if not (path.is_file() and (TOOLS / f".{name}-{TOOL_VERSIONS[name]}").is_file()):
+        raise AssertionError(
+            f"{path} {TOOL_VERSIONS[name]} is missing: run `make setup` (deploy/setup/k8s-tools.sh builds it)"
+        )
     return path
 
 
 def schema_location() -> Path:
-    if not any(SCHEMAS.glob(".complete-*")):
-        raise AssertionError(f"no schemas under {SCHEMAS}: run `make setup` (deploy/setup/k8s-tools.sh)")
+    if not SCHEMAS_STAMP.is_file():
+        raise AssertionError(
+            f"no schemas for {SCHEMAS_STAMP.name.removeprefix('.complete-')} under {SCHEMAS}: "
+            "run `make setup` (deploy/setup/k8s-tools.sh)"
+        )
     return SCHEMAS
 
 
 def helm(*args: str | Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     # Helm's own folders go to the test's scratch space: no state from or for a developer's helm.
     homes = {f"HELM_{kind}_HOME": str(tmp_path / f"helm-{kind.lower()}") for kind in ("CACHE", "CONFIG", "DATA")}
-    return subprocess.run([str(tool("helm")), *map(str, args)], env={**os.environ, **homes},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(tool("helm")), *map(str, args)], env={**os.environ, **homes}, capture_output=True, text=True, timeout=60
+    )
 
 
 def render(tmp_path: Path, *options: str | Path, values: Path = DEFAULT_VALUES) -> subprocess.CompletedProcess[str]:
-    return helm("template", "phoenix", CHART, "--namespace", "phoenix", "--kube-version", KUBERNETES_VERSION,
-                "-f", values, *options, tmp_path=tmp_path)
+    return helm(
+        "template",
+        "phoenix",
+        CHART,
+        "--namespace",
+        "phoenix",
+        "--kube-version",
+        KUBERNETES_VERSION,
+        "-f",
+        values,
+        *options,
+        tmp_path=tmp_path,
+    )
 
 
 def kubeconform(manifests: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(tool("kubeconform")), "-strict", "-summary", "-schema-location", str(schema_location()),
-         "-kubernetes-version", KUBERNETES_VERSION, "-"],
-        input=manifests, capture_output=True, text=True, timeout=60,
+        [
+            str(tool("kubeconform")),
+            "-strict",
+            "-summary",
+            "-schema-location",
+            str(schema_location()),
+            "-kubernetes-version",
+            KUBERNETES_VERSION,
+            "-",
+        ],
+        input=manifests,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -65,6 +96,12 @@ def rendered(tmp_path: Path, *options: str | Path, values: Path = DEFAULT_VALUES
     result = render(tmp_path, *options, values=values)
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+@pytest.fixture(scope="module")
+def manifests(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The chart rendered with ci/default-values.yaml."""
+    return rendered(tmp_path_factory.mktemp("helm"))
 
 
 def documents(manifests: str) -> dict[tuple[str, str], dict]:
@@ -100,19 +137,21 @@ def test_a_broken_value_fails_kubeconform(tmp_path: Path, option: str, message: 
 
 @pytest.mark.parametrize(
     ("field", "typo"),
-    [("readinessProbe:", "readynessProbe:"), ("maxReplicaCount:", "maxReplicasCount:"),
-     ("runAsNonRoot:", "runAsNonroot:")],
+    [
+        ("readinessProbe:", "readynessProbe:"),
+        ("maxReplicaCount:", "maxReplicasCount:"),
+        ("runAsNonRoot:", "runAsNonroot:"),
+    ],
 )
-def test_a_misspelt_field_fails_kubeconform(tmp_path: Path, field: str, typo: str) -> None:
-    manifests = rendered(tmp_path)
+def test_a_misspelt_field_fails_kubeconform(manifests: str, field: str, typo: str) -> None:
     assert field in manifests
     result = kubeconform(manifests.replace(field, typo, 1))
     assert result.returncode != 0, result.stdout
     assert f"'{typo.rstrip(':')}' not allowed" in result.stdout, result.stdout
 
 
-def test_an_unknown_kind_fails_rather_than_being_skipped(tmp_path: Path) -> None:
-    result = kubeconform(rendered(tmp_path) + "---\napiVersion: keda.sh/v1alpha1\nkind: ScaledThing\nmetadata: {name: x}\n")
+def test_an_unknown_kind_fails_rather_than_being_skipped(manifests: str) -> None:
+    result = kubeconform(manifests + "---\napiVersion: keda.sh/v1alpha1\nkind: ScaledThing\nmetadata: {name: x}\n")
     assert result.returncode != 0
     assert "could not find schema for ScaledThing" in result.stdout, result.stdout
 
@@ -132,8 +171,8 @@ def test_a_missing_or_inconsistent_value_stops_helm(tmp_path: Path, option: str,
     assert message in result.stderr, result.stderr
 
 
-def test_every_service_runs_its_command_with_probes_on_the_metrics_port(tmp_path: Path) -> None:
-    objects = documents(rendered(tmp_path))
+def test_every_service_runs_its_command_with_probes_on_the_metrics_port(manifests: str) -> None:
+    objects = documents(manifests)
     config = objects[("ConfigMap", "phoenix-config")]["data"]
     assert config["PHOENIX_METRICS_HOST"] == "0.0.0.0"
     port = int(config["PHOENIX_METRICS_PORT"])
@@ -149,8 +188,8 @@ def test_every_service_runs_its_command_with_probes_on_the_metrics_port(tmp_path
     assert portal["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
 
 
-def test_pods_run_as_non_root_on_a_read_only_root_with_no_capabilities(tmp_path: Path) -> None:
-    for (kind, name), document in documents(rendered(tmp_path)).items():
+def test_pods_run_as_non_root_on_a_read_only_root_with_no_capabilities(manifests: str) -> None:
+    for (kind, name), document in documents(manifests).items():
         if kind != "Deployment":
             continue
         pod = document["spec"]["template"]["spec"]
@@ -178,8 +217,8 @@ def test_processor_memory_holds_its_concurrent_recipes(tmp_path: Path) -> None:
     assert values["recipeMemoryMi"] >= 2048  # a red-arm 1x1 recipe takes ~2 GB
 
 
-def test_keda_scales_the_processor_group_on_data_staged(tmp_path: Path) -> None:
-    objects = documents(rendered(tmp_path))
+def test_keda_scales_the_processor_group_on_data_staged(manifests: str) -> None:
+    objects = documents(manifests)
     scaled = objects[("ScaledObject", "phoenix-processor")]["spec"]
     assert scaled["scaleTargetRef"] == {"name": "phoenix-processor"}
     assert "replicas" not in objects[("Deployment", "phoenix-processor")]["spec"]  # KEDA owns it
@@ -213,12 +252,14 @@ def test_topic_prefix_and_sasl_reach_the_services_and_keda_alike(tmp_path: Path)
     assert container["envFrom"][1] == {"secretRef": {"name": "phoenix-credentials"}}
 
 
-def test_settings_use_the_names_the_code_and_the_object_store_read(tmp_path: Path) -> None:
-    objects = documents(rendered(tmp_path))
+def test_settings_use_the_names_the_code_and_the_object_store_read(manifests: str) -> None:
+    objects = documents(manifests)
     config = objects[("ConfigMap", "phoenix-config")]["data"]
     secret = objects[("Secret", "phoenix-credentials")]["stringData"]
     assert {"PHOENIX_STORE_URL", "PHOENIX_S3_ENDPOINT_URL", "AWS_REGION", "PHOENIX_CACHE_DIR"} <= set(config)
-    assert {"PHOENIX_DATABASE_URL", "PHOENIX_ARCHIVE_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(secret)
+    assert {"PHOENIX_DATABASE_URL", "PHOENIX_ARCHIVE_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(
+        secret
+    )
     assert not set(config) & set(secret)
     # Every PHOENIX_KAFKA_* setting the chart writes is a field of KafkaSettings.
     from shared.settings import KafkaSettings
@@ -230,6 +271,12 @@ def test_settings_use_the_names_the_code_and_the_object_store_read(tmp_path: Pat
 
 def test_no_credential_is_written_in_the_chart() -> None:
     values = (CHART / "values.yaml").read_text()
-    for key in ("databaseUrl", "archiveToken", "kafkaSaslUsername", "kafkaSaslPassword", "awsAccessKeyId",
-                "awsSecretAccessKey"):
+    for key in (
+        "databaseUrl",
+        "archiveToken",
+        "kafkaSaslUsername",
+        "kafkaSaslPassword",
+        "awsAccessKeyId",
+        "awsSecretAccessKey",
+    ):
         assert re.search(rf"^\s+{key}: \"\"", values, re.M), key
