@@ -122,15 +122,16 @@ def test_rendered_chart_passes_kubeconform_strict(tmp_path: Path, values: Path) 
 
 
 @pytest.mark.parametrize(
-    ("option", "message"),
+    ("options", "message"),
     [
-        ("qc.replicas=abc", "/spec/replicas"),
-        ("processor.autoscaling.minReplicas=few", "/spec/minReplicaCount"),
-        ("metricsPort=metrics", "containerPort"),
+        (["qc.replicas=abc"], "/spec/replicas"),
+        (["processor.autoscaling.enabled=false", "processor.replicas=abc"], "/spec/replicas"),
+        (["processor.autoscaling.minReplicas=few"], "/spec/minReplicaCount"),
+        (["metricsPort=metrics"], "containerPort"),
     ],
 )
-def test_a_broken_value_fails_kubeconform(tmp_path: Path, option: str, message: str) -> None:
-    result = kubeconform(rendered(tmp_path, "--set-string", option))
+def test_a_broken_value_fails_kubeconform(tmp_path: Path, options: list[str], message: str) -> None:
+    result = kubeconform(rendered(tmp_path, *(arg for option in options for arg in ("--set", option))))
     assert result.returncode != 0, result.stdout
     assert message in result.stdout, result.stdout
 
@@ -267,6 +268,43 @@ def test_settings_use_the_names_the_code_and_the_object_store_read(manifests: st
     fields = {f"PHOENIX_KAFKA_{name.upper()}" for name in KafkaSettings.model_fields}
     written = {key for key in [*config, *secret] if key.startswith("PHOENIX_KAFKA_")}
     assert written <= fields, written - fields
+
+
+@pytest.mark.parametrize("values", VALUE_FILES, ids=lambda p: p.name)
+def test_every_pod_environment_loads_in_phoenix_settings(
+    tmp_path: Path, values: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a pod's environment will hold (ConfigMap, the chart's Secret or stand-ins for an
+    existing one, the container's env) passes phoenix's own settings classes, as at start-up."""
+    from services.processor.settings import ProcessorSettings
+    from shared.archive.settings import DatabaseSettings
+    from shared.settings import KafkaSettings, RuntimeSettings, load_settings
+
+    objects = documents(rendered(tmp_path, values=values))
+    environment = dict(objects[("ConfigMap", "phoenix-config")]["data"])
+    secret = objects.get(("Secret", "phoenix-credentials"))
+    environment |= (
+        secret["stringData"]
+        if secret
+        else {
+            "PHOENIX_DATABASE_URL": "postgresql://phoenix:pw@db:5432/phoenix",
+            "PHOENIX_KAFKA_SASL_USERNAME": "phoenix",
+            "PHOENIX_KAFKA_SASL_PASSWORD": "pw",
+        }
+    )
+    for name in SERVICES:
+        (container,) = objects[("Deployment", f"phoenix-{name}")]["spec"]["template"]["spec"]["containers"]
+        for key in [k for k in os.environ if k.startswith(("PHOENIX_", "AWS_"))]:
+            monkeypatch.delenv(key)
+        for key, value in {**environment, **{e["name"]: e["value"] for e in container["env"]}}.items():
+            monkeypatch.setenv(key, value)
+        kafka = load_settings(KafkaSettings)
+        runtime = load_settings(RuntimeSettings)
+        load_settings(DatabaseSettings)
+        load_settings(ProcessorSettings)
+        assert runtime.metrics_port == int(environment["PHOENIX_METRICS_PORT"]) > 0
+        assert runtime.concurrency == int(container["env"][0]["value"])
+        assert kafka.max_message_bytes == int(environment["PHOENIX_KAFKA_MAX_MESSAGE_BYTES"])
 
 
 def test_no_credential_is_written_in_the_chart() -> None:

@@ -172,3 +172,10 @@ readinessProbe:
   timeoutSeconds: {{ $probes.readiness.timeoutSeconds }}
   failureThreshold: {{ $probes.readiness.failureThreshold }}
 {{- end -}}
+
+{{/* A value as an environment string. YAML integers arrive as float64, which `quote` would
+     print as 1.048576e+06: whole numbers are printed as integers; anything else is passed
+     through as text for phoenix's settings to judge. */}}
+{{- define "phoenix.envValue" -}}
+{{- if and (kindIs "float64" .) (eq . (float64 (int64 .))) }}{{ int64 . | toString | quote }}{{ else }}{{ . | toString | quote }}{{ end -}}
+{{- end -}}
