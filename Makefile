@@ -30,7 +30,7 @@ k8s-tools: python
 
 # The deployment checked offline: docker-compose config, the Prometheus files and the dashboard's
 # PromQL (promtool), helm lint, helm template | kubeconform -strict. Part of `make test` too.
-DEPLOY_CHECKS := test_compose.py test_prometheus_files.py test_dashboard.py test_helm.py
+DEPLOY_CHECKS := test_compose.py test_prometheus_files.py test_dashboard.py test_k8s_schemas.py test_helm.py
 deploy-check: python k8s-tools
 	$(BIN)/pytest -q $(addprefix tests/integration/deploy/,$(DEPLOY_CHECKS))
 
