@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup system python kafka k8s-tools deploy-check test test-fast bench soak demo schemas clean
 
-setup: system python kafka k8s-tools
+setup: system python kafka
 
 system:
 	bash deploy/setup/system.sh
@@ -34,7 +34,7 @@ DEPLOY_CHECKS := test_compose.py test_prometheus_files.py test_dashboard.py test
 deploy-check: python k8s-tools
 	$(BIN)/pytest -q $(addprefix tests/integration/deploy/,$(DEPLOY_CHECKS))
 
-test: setup
+test: setup k8s-tools
 	$(BIN)/pytest
 
 test-fast: python
