@@ -16,12 +16,11 @@ from datetime import date
 from typing import Any
 
 from services.fetcher.association import PENDING, Associated, associate
-from services.fetcher.night import NightFrames, load_classifier, read_nights
+from services.fetcher.night import NightFrames, load_classifier, read_catalogue, read_nights
 from services.fetcher.rules import load_association_rules
 from shared.contracts import AssociationBlock, ProcessingMode
 from shared.errors import ConfigError, DataError, TransientError
 from shared.rawarchive.client import open_archive
-from shared.rawarchive.models import CalibInfo
 from shared.rawarchive.settings import ArchiveClientSettings
 
 
@@ -66,7 +65,7 @@ async def _associate_nights(args: argparse.Namespace, first: date, last: date) -
     classifier = load_classifier(args.instrument_mode)
     async with open_archive(ArchiveClientSettings(url=args.archive)) as client:
         frames = await read_nights(client, rules.instrument, first, last, classifier, rule_set)
-        catalogue: list[CalibInfo] = await client.list_calib(rules.instrument)
+        catalogue = await read_catalogue(client, rules.instrument, frames, ProcessingMode(args.mode))
     return frames, associate(frames.frames, catalogue, ProcessingMode(args.mode), rules, rule_set)
 
 

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from services.fetcher.classification import UNCLASSIFIED, Classifier
 from services.fetcher.rules import RuleSet, load_classification_source
+from shared.contracts import ProcessingMode
 from shared.pipeline_install import oca_rules_file
-from shared.rawarchive.models import RawFileInfo
+from shared.rawarchive.models import CalibInfo, RawFileInfo
 
 if TYPE_CHECKING:
-    from shared.rawarchive.client import RawArchiveClient
+    from shared.rawarchive.interface import RawArchive
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ def load_classifier(instrument_mode: str) -> Classifier:
 
 
 async def read_nights(
-    client: RawArchiveClient,
+    client: RawArchive,
     instrument: str,
     first: date,
     last: date,
@@ -77,6 +78,17 @@ async def read_nights(
     """List the nights `first`..`last` from the archive and classify each file."""
     listing = await client.list_raw(instrument, first, last if last != first else None)
     return classify_listing(listing, classifier, rule_set)
+
+
+async def read_catalogue(
+    client: RawArchive, instrument: str, frames: NightFrames, mode: ProcessingMode
+) -> list[CalibInfo]:
+    """The calibrations an AB may use: phoenix's store, and in IDP mode the masters the archive
+    itself certifies for the night's frames (ESO: calSelector's Raw2Master associations)."""
+    catalogue = await client.list_calib(instrument)
+    if mode is ProcessingMode.IDP:
+        catalogue += await client.certified_masters(instrument, [frame.info for frame in frames.frames])
+    return catalogue
 
 
 def classify_listing(listing: Iterable[RawFileInfo], classifier: Classifier, rule_set: RuleSet) -> NightFrames:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from services.fetcher import metrics
 from services.fetcher.adapters.archive_files import ArchiveStager
 from services.fetcher.association import Associated, associate, is_ready, release
-from services.fetcher.night import NightFrames, load_classifier, read_nights
+from services.fetcher.night import NightFrames, load_classifier, read_catalogue, read_nights
 from services.fetcher.rules import AssociationRules, load_association_rules
 from services.fetcher.staging import stage_block
 from shared import __version__
@@ -26,10 +26,11 @@ from shared.archive import ArchiveDatabase, calibrations, ledger
 from shared.archive.models import AbState, RequestState
 from shared.bus.runtime import ServiceSpec
 from shared.contracts import AssociationBlock, Completeness, DataStaged, DateRequested, FinalState, Ingested
-from shared.errors import NoWork, TransientError
+from shared.errors import DataError, NoWork, TransientError
 from shared.instruments import known_modes
 from shared.pipeline_install import pipeline_version
-from shared.rawarchive.client import RawArchiveClient, open_archive
+from shared.rawarchive.client import open_archive
+from shared.rawarchive.interface import RawArchive
 from shared.rawarchive.models import CalibInfo
 from shared.rawarchive.settings import ArchiveClientSettings
 from shared.resources import archive_database, file_store
@@ -42,7 +43,7 @@ PREREQUISITE_LOST = {FinalState.REJECTED, FinalState.FAILED, FinalState.INCOMPLE
 
 @dataclass
 class FetcherContext:
-    archive: RawArchiveClient
+    archive: RawArchive
     stager: ArchiveStager
     database: ArchiveDatabase
     _rules: dict[str, AssociationRules] = field(default_factory=dict)
@@ -66,7 +67,7 @@ async def on_date_requested(event: DateRequested, ctx: FetcherContext) -> list[D
         await ledger.record_request(session, event, rules_version=rule_set.version, pipeline_version=pipeline_version())
     frames = await read_nights(ctx.archive, rules.instrument, event.night, event.night_to or event.night,
                                load_classifier(event.instrument_mode), rule_set)
-    catalogue = await ctx.archive.list_calib(rules.instrument)
+    catalogue = await read_catalogue(ctx.archive, rules.instrument, frames, event.mode)
     associated = associate(frames.frames, catalogue, event.mode, rules, rule_set)
     _report_files_not_used(associated)
     owned = [block for block in associated.blocks if await _claimed(block, event, ctx)]
@@ -194,10 +195,11 @@ async def _stage(block, raw_infos, catalogue, request_id: uuid.UUID, event_id: u
 
 
 async def _staging_outcome(block, raw_infos, catalogue, ctx: FetcherContext) -> tuple[AssociationBlock, AbState, str]:
-    """The AB staged, or FAILED with the reason: a file that stays unavailable or corrupt fails this AB only."""
+    """The AB staged, or FAILED with the reason: a file that stays unavailable, vanished, refused or
+    corrupt fails this AB only."""
     try:
         return await stage_block(block, ctx.stager, raw_infos, catalogue), AbState.STAGED, ""
-    except TransientError as error:
+    except (TransientError, DataError) as error:
         return block, AbState.FAILED, f"staging failed: {error}"
 
 

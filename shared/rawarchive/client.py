@@ -1,48 +1,38 @@
-"""Async client of the raw-data archive, used by the fetcher (raw frames, calibrations) and the ingestor (uploads).
+"""Async client of phoenix's own archive API, used by the fetcher (raw frames, calibrations) and the
+ingestor (uploads); `open_archive` opens whichever archive the settings name (see `interface.RawArchive`).
 
-Failures follow `shared.errors`: an unknown file is a `DataError`, a refused token a `ConfigError`, and
-server errors, timeouts, broken connections and corrupted downloads are retried with capped exponential
-backoff, then raised as `TransientError` naming the URL and the last reason.
+Failures follow `shared.rawarchive.http`'s policy: an unknown file is a `DataError`, a refused token a `ConfigError`,
+and server errors, timeouts, broken connections and corrupted downloads are retried with capped
+exponential backoff, then raised as `TransientError` naming the URL and the last reason.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import logging
 import os
-import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import quote
 
 import anyio
 import httpx
 from pydantic import TypeAdapter
 
-from shared.errors import ConfigError, DataError, TransientError
+from shared.errors import ConfigError, DataError
 from shared.fileio import fsync_directory
 from shared.rawarchive.fitsmeta import compute_checksums
+from shared.rawarchive.http import CHUNK_BYTES, Retryable, RetryingHttp, raise_for_status, retry_options, save_stream
+from shared.rawarchive.interface import RawArchive
 from shared.rawarchive.models import CHECKSUM_HEADER, CalibInfo, RawFileInfo
-from shared.rawarchive.settings import ArchiveClientSettings
+from shared.rawarchive.settings import ArchiveClientSettings, eso_endpoints
 from shared.serving import serve_in_background
 
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 _RAW_LIST = TypeAdapter(list[RawFileInfo])
 _CALIB_LIST = TypeAdapter(list[CalibInfo])
-_CHUNK_BYTES = 1024 * 1024
-_RETRYABLE_STATUS = frozenset({408, 429})
-
-
-class _Retryable(Exception):
-    """A failure worth another attempt (server error, corrupted transfer)."""
 
 
 @dataclass(frozen=True)
@@ -52,35 +42,17 @@ class _Expected:
 
 
 class RawArchiveClient:
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str | None = None,
-        timeout_seconds: float = 30.0,
-        max_concurrency: int = 8,
-        max_attempts: int = 4,
-        backoff_seconds: float = 0.5,
-        backoff_max_seconds: float = 8.0,
-    ) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_seconds, headers=headers)
-        self._slots = asyncio.Semaphore(max_concurrency)
-        self._max_attempts = max_attempts
-        self._backoff_seconds = backoff_seconds
-        self._backoff_max_seconds = backoff_max_seconds
+    """phoenix's own archive API: `/api/raw`, `/api/calib`."""
+
+    def __init__(self, base_url: str, *, token: str | None = None, **retry_options: float) -> None:
+        """`retry_options`: timeout_seconds, max_concurrency, max_attempts, backoff_seconds, backoff_max_seconds."""
+        self._retrying = RetryingHttp(base_url, token=token, **retry_options)
+        self._http = self._retrying.client
+        self._slots = self._retrying.slots
 
     @classmethod
     def from_settings(cls, settings: ArchiveClientSettings, base_url: str | None = None) -> RawArchiveClient:
-        return cls(
-            base_url or settings.url,
-            token=settings.token.get_secret_value() if settings.token else None,
-            timeout_seconds=settings.timeout_seconds,
-            max_concurrency=settings.max_concurrency,
-            max_attempts=settings.max_attempts,
-            backoff_seconds=settings.backoff_seconds,
-            backoff_max_seconds=settings.backoff_max_seconds,
-        )
+        return cls(base_url or settings.url, **retry_options(settings))
 
     @property
     def base_url(self) -> str:
@@ -93,13 +65,13 @@ class RawArchiveClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._retrying.aclose()
 
     async def list_raw(self, instrument: str, night: date | str, night_to: date | str | None = None) -> list[RawFileInfo]:
         params = {"instrument": instrument, "night": str(night)}
         if night_to is not None:
             params["night_to"] = str(night_to)
-        response = await self._request("GET", "/api/raw", params=params)
+        response = await self._retrying.request("GET", "/api/raw", params=params)
         return _RAW_LIST.validate_json(response.content)
 
     async def list_calib(
@@ -108,8 +80,12 @@ class RawArchiveClient:
         params = {"instrument": instrument, "include_retired": str(include_retired).lower()}
         if pro_catg is not None:
             params["pro_catg"] = pro_catg
-        response = await self._request("GET", "/api/calib", params=params)
+        response = await self._retrying.request("GET", "/api/calib", params=params)
         return _CALIB_LIST.validate_json(response.content)
+
+    async def certified_masters(self, instrument: str, frames: Iterable[RawFileInfo]) -> list[CalibInfo]:
+        """None beyond `list_calib`: phoenix's calibration store holds every certified master it knows."""
+        return []
 
     async def download(self, item: str | RawFileInfo | CalibInfo, dest_path: str | Path) -> Path:
         """Downloads a raw file (by ARCFILE or listing entry) or a calibration to `dest_path`.
@@ -119,7 +95,7 @@ class RawArchiveClient:
         url, expected = _download_target(item)
         destination = Path(dest_path)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        return await self._with_retries("GET", url, lambda: self._download_once(url, expected, destination))
+        return await self._retrying.with_retries("GET", url, lambda: self._download_once(url, expected, destination))
 
     async def upload_calib(self, path: str | Path, name: str | None = None, instrument: str | None = None) -> CalibInfo:
         """Registers a certified master; the store retires the current master it supersedes."""
@@ -133,25 +109,16 @@ class RawArchiveClient:
         async def put_once() -> httpx.Response:
             async with self._slots:
                 response = await self._http.put(url, params=params, headers=headers, content=_file_chunks(source))
-            _raise_for_status(response)
+            raise_for_status(response)
             return response
 
-        response = await self._with_retries("PUT", url, put_once)
+        response = await self._retrying.with_retries("PUT", url, put_once)
         return CalibInfo.model_validate_json(response.content)
 
     async def retire_calib(self, name: str, instrument: str | None = None) -> CalibInfo:
         params = {"instrument": instrument} if instrument else {}
-        response = await self._request("POST", f"/api/calib/{_quote(name)}/retire", params=params)
+        response = await self._retrying.request("POST", f"/api/calib/{_quote(name)}/retire", params=params)
         return CalibInfo.model_validate_json(response.content)
-
-    async def _request(self, method: str, url: str, **options: object) -> httpx.Response:
-        async def once() -> httpx.Response:
-            async with self._slots:
-                response = await self._http.request(method, url, **options)
-            _raise_for_status(response)
-            return response
-
-        return await self._with_retries(method, url, once)
 
     async def _download_once(self, url: str, expected: _Expected, destination: Path) -> Path:
         partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.part")
@@ -159,9 +126,9 @@ class RawArchiveClient:
             async with self._slots, self._http.stream("GET", url) as response:
                 if response.is_error:
                     await response.aread()
-                    _raise_for_status(response)
+                    raise_for_status(response)
                 expected = _expected_from_headers(expected, response.headers, url)
-                size, sha256 = await _save_stream(response, partial)
+                size, sha256 = await save_stream(response, partial)
             _verify(url, expected, size, sha256)
             os.replace(partial, destination)
             fsync_directory(destination.parent)
@@ -169,29 +136,18 @@ class RawArchiveClient:
         finally:
             partial.unlink(missing_ok=True)
 
-    async def _with_retries(self, method: str, url: str, attempt: Callable[[], Awaitable[T]]) -> T:
-        full_url = str(self._http.base_url.join(url))
-        reason = ""
-        for number in range(1, self._max_attempts + 1):
-            try:
-                return await attempt()
-            except (httpx.TransportError, _Retryable) as error:
-                reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-            if number < self._max_attempts:
-                delay = self._backoff_delay(number)
-                log.warning("%s %s failed (attempt %d/%d): %s; retrying in %.2f s",
-                            method, full_url, number, self._max_attempts, reason, delay)
-                await asyncio.sleep(delay)
-        raise TransientError(f"{method} {full_url} failed after {self._max_attempts} attempts: {reason}")
-
-    def _backoff_delay(self, attempt_number: int) -> float:
-        capped = min(self._backoff_max_seconds, self._backoff_seconds * 2 ** (attempt_number - 1))
-        return capped * random.uniform(0.5, 1.0)  # jitter keeps replicas from retrying in step
-
 
 @asynccontextmanager
-async def open_archive(settings: ArchiveClientSettings) -> AsyncIterator[RawArchiveClient]:
-    """A client for `settings.url`; when that is a local folder, an archive server on it runs meanwhile."""
+async def open_archive(settings: ArchiveClientSettings) -> AsyncIterator[RawArchive]:
+    """The archive `settings.url` names: ESO's interface (`eso:`, `eso:BASE`), a phoenix archive URL,
+    or a local folder, served in-process meanwhile."""
+    endpoints = eso_endpoints(settings)
+    if endpoints is not None:
+        from shared.rawarchive.eso import open_eso_archive
+
+        async with open_eso_archive(endpoints, settings) as archive:
+            yield archive
+        return
     if settings.url.startswith(("http://", "https://")):
         async with RawArchiveClient.from_settings(settings) as client:
             yield client
@@ -230,50 +186,16 @@ def _expected_from_headers(expected: _Expected, headers: httpx.Headers, url: str
     return _Expected(size, sha256.lower())
 
 
-async def _save_stream(response: httpx.Response, path: Path) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
-    async with await anyio.open_file(path, "wb") as stream:
-        async for chunk in response.aiter_bytes(_CHUNK_BYTES):
-            digest.update(chunk)
-            size += len(chunk)
-            await stream.write(chunk)
-        await stream.flush()
-        await anyio.to_thread.run_sync(os.fsync, stream.wrapped.fileno())
-    return size, digest.hexdigest()
-
-
 def _verify(url: str, expected: _Expected, size: int, sha256: str) -> None:
     if expected.size_bytes is not None and size != expected.size_bytes:
-        raise _Retryable(f"received {size} bytes of {url}, expected {expected.size_bytes}")
+        raise Retryable(f"received {size} bytes of {url}, expected {expected.size_bytes}")
     if sha256 != expected.sha256:
-        raise _Retryable(f"SHA-256 mismatch for {url}: got {sha256}, expected {expected.sha256}")
-
-
-def _raise_for_status(response: httpx.Response) -> None:
-    if not response.is_error:
-        return
-    status, detail = response.status_code, _detail_of(response)
-    where = f"{response.request.method} {response.request.url}"
-    if status >= 500 or status in _RETRYABLE_STATUS:
-        raise _Retryable(f"HTTP {status}: {detail}")
-    if status in (401, 403):
-        raise ConfigError(f"{where}: HTTP {status} (check PHOENIX_ARCHIVE_TOKEN): {detail}")
-    if status == 404:
-        raise DataError(f"{where}: not found: {detail}")
-    raise DataError(f"{where}: HTTP {status}: {detail}")
-
-
-def _detail_of(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500]
-    return str(body.get("detail", body)) if isinstance(body, dict) else str(body)
+        raise Retryable(f"SHA-256 mismatch for {url}: got {sha256}, expected {expected.sha256}")
 
 
 async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
     async with await anyio.open_file(path, "rb") as stream:
-        while chunk := await stream.read(_CHUNK_BYTES):
+        while chunk := await stream.read(CHUNK_BYTES):
             yield chunk
 
 

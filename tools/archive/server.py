@@ -25,6 +25,7 @@ from pydantic import BeforeValidator, SecretStr
 
 from shared import __version__
 from shared.rawarchive.models import CHECKSUM_HEADER, ApiError, CalibInfo, RawFileInfo
+from tools.archive.eso_api import eso_router
 from tools.archive.settings import ArchiveServerSettings
 from tools.archive.store import INSTRUMENT_PATTERN, CalibStore, Conflict, InvalidUpload, NotFound, RawStore
 
@@ -55,9 +56,11 @@ def create_app(settings: ArchiveServerSettings) -> FastAPI:
     app = FastAPI(
         title="phoenix raw-data archive",
         version=__version__,
-        description="Stand-in for the observatory archive: raw frames per night, certified master calibrations.",
+        description="Stand-in for the observatory archive: raw frames per night, certified master calibrations; "
+        "phoenix's JSON API under /api, ESO's interface (TAP dbo.raw, calSelector, data portal) at ESO's paths.",
     )
     _add_error_handlers(app)
+    app.include_router(eso_router(raw, calib))
 
     @app.get("/healthz", tags=["health"])
     def health() -> dict[str, str]:

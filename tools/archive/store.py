@@ -117,6 +117,18 @@ class RawStore:
             save_night_index(night_dir, NightIndex(entries=entries))
         return [entry.info for entry in entries.values()]
 
+    def list_all(self) -> list[RawFileInfo]:
+        """Every raw frame of every instrument and night."""
+        raw_root = self.root / "raw"
+        if not raw_root.is_dir():
+            return []
+        return [
+            info
+            for instrument_dir in sorted(raw_root.iterdir()) if instrument_dir.is_dir()
+            for night_dir in sorted(instrument_dir.iterdir()) if _is_night_name(night_dir.name)
+            for info in self.list_night(instrument_dir.name, date.fromisoformat(night_dir.name))
+        ]
+
     def find(self, arcfile: str) -> tuple[Path, RawFileInfo]:
         """The file and its (cached) description, wherever the simulator put it."""
         if not is_safe_file_name(arcfile) or not arcfile.endswith(".fits"):

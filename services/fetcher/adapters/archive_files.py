@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from shared.contracts import StagedFile
-from shared.rawarchive.client import RawArchiveClient
+from shared.rawarchive.interface import RawArchive
 from shared.rawarchive.models import CalibInfo, RawFileInfo
 from shared.storage import URI_SCHEME, LocalFileStore
 
@@ -18,7 +18,7 @@ class ArchiveStager:
     retries), then into the store, so a corrupted transfer never reaches it.
     """
 
-    def __init__(self, client: RawArchiveClient, store: LocalFileStore, work_dir: Path | None = None) -> None:
+    def __init__(self, client: RawArchive, store: LocalFileStore, work_dir: Path | None = None) -> None:
         self._client = client
         self._store = store
         self._work_dir = work_dir
