@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 from services.fetcher.association import associate  # noqa: E402
 from services.fetcher.classification import Classifier  # noqa: E402
 from services.fetcher.night import ClassifiedFrame, classify_listing, load_classifier  # noqa: E402
-from services.fetcher.rules import load_association_rules  # noqa: E402
 from shared.contracts import AssociationBlock, ProcessingMode  # noqa: E402
+from shared.instruments.association import load_association_rules  # noqa: E402
 from shared.pipeline_install import oca_rules_file  # noqa: E402
 from shared.rawarchive.models import CalibInfo, RawFileInfo  # noqa: E402
 from tests.unit.fetcher.simulated import line_refer_table, master, night_listing  # noqa: E402

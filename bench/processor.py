@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from services.processor.recipes import parameter_set_for  # noqa: E402
 from services.processor.service import lifespan, on_data_staged  # noqa: E402
+from shared.bus.runtime import ServiceStart  # noqa: E402
 from shared.contracts import DataStaged, ProcessingMode, ProcessStatus  # noqa: E402
 from shared.pipeline_install import esorex_executable  # noqa: E402
 from tests.integration.simulator.chain import classify  # noqa: E402
@@ -70,7 +71,7 @@ async def bench(folder: Path, arms: list[str], runs: int) -> dict[str, object]:
     simulate_night(night_plan(date(2024, 3, 1), "small", seed=11), night)
     os.environ["PHOENIX_DATA_DIR"] = str(folder / "data")
     rows = []
-    async with lifespan(fast_runtime()) as ctx:
+    async with lifespan(ServiceStart("processor", fast_runtime())) as ctx:
         for arm in arms:
             products = {"LINE_REFER_TABLE": write_line_refer_table(folder / "line_refer_table.fits")}
             for step in STEPS:

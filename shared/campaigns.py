@@ -6,12 +6,10 @@ Pure reads and decisions; publishing is the commands' business.
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,25 +18,13 @@ from shared.archive import ledger
 from shared.archive.models import AbRecord, AbState, AbTransition, Campaign, Request, RequestState
 from shared.archive.types import utc_now
 from shared.contracts import ProcessingMode
-from shared.embedded_run import FINAL_STATES
-from shared.errors import ConfigError
-from shared.instruments import mode_dir
+from shared.errors import ConfigError, DataError
+from shared.instruments.association import load_association_rules
+from shared.lifecycle import IN_FLIGHT, NightState, is_final, night_state, request_finished
 
-ASSOCIATION_FILE = "association.toml"
-STALLED_AB_STATES = (AbState.STAGED, AbState.PROCESSED, AbState.SCORED, AbState.CERTIFIED)
 METRIC_CAMPAIGNS = 20
 """At most this many campaigns (the newest) get `phoenix_campaign_nights` series."""
 _CHUNK = 500
-
-
-class NightState(StrEnum):
-    PENDING = "PENDING"
-    """No request yet, or the fetcher has not handled it."""
-    PROCESSING = "PROCESSING"
-    DONE = "DONE"
-    """Fetched, and every AB final with none FAILED."""
-    FAILED = "FAILED"
-    """The request failed, or it is finished with FAILED ABs."""
 
 
 def nights_between(first: date, last: date) -> list[date]:
@@ -48,21 +34,11 @@ def nights_between(first: date, last: date) -> list[date]:
 
 
 def rules_version(instrument_mode: str, night: date) -> str:
-    """Version of the association rule set valid on `night`, as the fetcher records it on a request.
-
-    Only the versions and validity dates of `shared/instruments/<mode>/association.toml` are
-    read here; the fetcher validates the whole file.
-    """
-    path = mode_dir(instrument_mode) / ASSOCIATION_FILE
+    """Version of the association rule set valid on `night`, as the fetcher records it on a request."""
     try:
-        document = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path}: {error}") from None
-    for rule_set in document.get("rule_sets", []):
-        valid_from, valid_to = rule_set.get("valid_from"), rule_set.get("valid_to")
-        if valid_from <= night and (valid_to is None or night <= valid_to):
-            return str(rule_set["version"])
-    raise ConfigError(f"{path}: no rule set of {instrument_mode} is valid on {night}")
+        return load_association_rules(instrument_mode).rule_set_for(night).version
+    except DataError as error:
+        raise ConfigError(str(error)) from None
 
 
 @dataclass
@@ -79,7 +55,7 @@ class NightProgress:
 
     @property
     def final(self) -> int:
-        return sum(1 for record in self.abs if record.state in FINAL_STATES)
+        return sum(1 for record in self.abs if is_final(record.state))
 
     @property
     def failed(self) -> int:
@@ -87,21 +63,11 @@ class NightProgress:
 
     @property
     def finished(self) -> bool:
-        if self.request is None:
-            return False
-        if self.request.state is RequestState.FAILED:
-            return True
-        return self.request.state in (RequestState.FETCHED, RequestState.DONE) and self.final == len(self.abs)
+        return self.request is not None and request_finished(self.request.state, [r.state for r in self.abs])
 
     @property
     def state(self) -> NightState:
-        if self.request is None or self.request.state is RequestState.RECEIVED:
-            return NightState.PENDING
-        if not self.finished:
-            return NightState.PROCESSING
-        if self.request.state is RequestState.FAILED or self.failed:
-            return NightState.FAILED
-        return NightState.DONE
+        return night_state(self.request.state if self.request else None, [r.state for r in self.abs])
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -222,7 +188,7 @@ async def _finished_times(session: AsyncSession, ab_ids: list[str], since: datet
         )
         for ab_id, state, at in rows:
             started = at if started is None or at < started else started
-            if state in FINAL_STATES:
+            if is_final(state):
                 last_final[ab_id] = max(at, last_final.get(ab_id, at))
     return _Finished(started or since, len(last_final))
 
@@ -265,7 +231,7 @@ async def stalled_abs(session: AsyncSession, older_than: datetime) -> list[AbRec
     """ABs on their way through the chain (STAGED … CERTIFIED) with no change since `older_than`."""
     statement = (
         select(AbRecord)
-        .where(AbRecord.state.in_(STALLED_AB_STATES), AbRecord.updated_at < older_than)
+        .where(AbRecord.state.in_(IN_FLIGHT), AbRecord.updated_at < older_than)
         .order_by(AbRecord.updated_at, AbRecord.ab_id)
     )
     return list((await session.scalars(statement)).all())
@@ -281,7 +247,7 @@ async def releasable_waiting_abs(session: AsyncSession, older_than: datetime) ->
         wanted = sorted(set(record.depends_on))
         prerequisites = (await session.scalars(select(AbRecord).where(AbRecord.ab_id.in_(wanted)))).all()
         if len(prerequisites) == len(wanted) and all(
-            p.state in FINAL_STATES and p.updated_at < older_than for p in prerequisites
+            is_final(p.state) and p.updated_at < older_than for p in prerequisites
         ):
             found.append(record)
     return found

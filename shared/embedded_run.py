@@ -21,10 +21,10 @@ from shared.archive import ArchiveDatabase, calibrations, catalogue, ledger, qc1
 from shared.archive.models import AbRecord, AbState, RequestState
 from shared.bus.embedded import EmbeddedBroker
 from shared.errors import ConfigError, TransientError
+from shared.lifecycle import FINAL as FINAL_STATES
 from shared.processes import ChildProcess
 
 SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
-FINAL_STATES = {AbState.INGESTED, AbState.REJECTED, AbState.REVIEW, AbState.INCOMPLETE, AbState.FAILED}
 START_TIMEOUT_SECONDS = 120
 
 

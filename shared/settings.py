@@ -5,7 +5,7 @@ Build them once in the entry point and pass them down; nothing here is built at 
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,7 +82,9 @@ class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore")
 
     concurrency: int = Field(default=4, ge=1, description="Events handled at once by one replica.")
-    retry_attempts: int = Field(default=4, ge=1, description="Tries of a failing handler before dead-lettering.")
+    retry_attempts: int = Field(
+        default=4, ge=1, description="Tries of a handler failing transiently before dead-lettering."
+    )
     retry_backoff_seconds: float = Field(default=0.5, gt=0, description="First retry delay; doubles each time.")
     retry_backoff_max_seconds: float = Field(default=15.0, gt=0, description="Cap of the retry delay.")
     shutdown_grace_seconds: float = Field(
@@ -98,8 +100,13 @@ def load_settings(cls: type[SettingsT], **overrides: object) -> SettingsT:
     try:
         return cls(**overrides)
     except ValidationError as error:
-        prefix = cls.model_config.get("env_prefix", "")
-        problems = "; ".join(
-            f"{prefix}{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
-        )
-        raise ConfigError(f"invalid settings: {problems}") from None
+        raise ConfigError(f"invalid settings: {'; '.join(_problem(cls, e) for e in error.errors())}") from None
+
+
+def _problem(cls: type[BaseSettings], error: Any) -> str:
+    """"PHOENIX_X: Field required (set it to: <what the field's description says>)"."""
+    location = [str(part) for part in error["loc"]]
+    variable = f"{cls.model_config.get('env_prefix', '')}{'_'.join(location).upper()}"
+    field = cls.model_fields.get(location[0]) if location else None
+    wanted = f" (set it to: {field.description})" if field is not None and field.description else ""
+    return f"{variable}: {error['msg']}{wanted}"

@@ -25,6 +25,8 @@ from shared.errors import DataError
 from shared.settings import KafkaSettings, load_settings
 
 REVIEW_POLICY = "REVIEW"
+REVIEWER_IDENTITY = f"phoenix-review@{__version__}"
+"""Producer of a reviewer's certified event, and the `service` of its ledger row."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -79,7 +81,7 @@ async def _decide(ab_id: str, accept: bool, reviewer: str, comment: str) -> Deci
         verb = "accepted" if accept else "rejected"
         reason = f"{verb} in review by {reviewer}" + (f": {comment}" if comment else "")
         event = certified(held, Verdict(decision, REVIEW_POLICY, reason), decided_by=reviewer)
-        event = event.model_copy(update={"produced_by": f"phoenix-review@{__version__}"})
-        await record_state(session, event, event.event_id, "review")
+        event = event.model_copy(update={"produced_by": REVIEWER_IDENTITY})
+        await record_state(session, event, event.event_id, REVIEWER_IDENTITY)
         await publish(kafka, [event])
     return decision

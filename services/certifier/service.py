@@ -14,38 +14,30 @@ from dataclasses import dataclass
 from services.certifier import metrics
 from services.certifier.adapters.archive import night_already_sampled, record_decision
 from services.certifier.policies import CERTIFICATION_FILE, CertificationRules, Verdict, decide, load_rules
-from shared.archive import ArchiveDatabase
-from shared.bus.runtime import ServiceSpec
+from shared.archive import ArchiveDatabase, DatabaseSettings
+from shared.bus.runtime import ServiceSpec, ServiceStart
 from shared.contracts import Certified, Decision, Product, ProductKind, QcScored
-from shared.errors import DataError
-from shared.instruments import INSTRUMENTS_DIR
+from shared.instruments import load_per_mode, rules_for
 from shared.resources import archive_database
-from shared.settings import RuntimeSettings
 
-SERVICE_NAME = "certifier"
 QC_REPORT_CATEGORY = "QC_REPORT"
 
 
 @dataclass(frozen=True)
 class CertifierContext:
+    identity: str
     db: ArchiveDatabase
     rules: dict[str, CertificationRules]
     """Certification rules by instrument mode."""
 
-    def rules_for(self, instrument_mode: str) -> CertificationRules:
-        rules = self.rules.get(instrument_mode)
-        if rules is None:
-            raise DataError(f"no {CERTIFICATION_FILE} for instrument mode {instrument_mode}")
-        return rules
-
 
 async def on_qc_scored(event: QcScored, ctx: CertifierContext) -> list[Certified]:
     ab = event.ab
-    rules = ctx.rules_for(ab.instrument_mode)
+    rules = rules_for(ctx.rules, ab.instrument_mode, CERTIFICATION_FILE)
     already_sampled = await night_already_sampled(ctx.db, ab)
     verdict = decide(ab.ab_id, ab.raw_type, event.status, event.reason, event.scores, rules, already_sampled)
     decision = certified(event, verdict, decided_by="auto")
-    await record_decision(ctx.db, event, decision, SERVICE_NAME)
+    await record_decision(ctx.db, event, decision, ctx.identity)
     metrics.DECISIONS.labels(ab.raw_type, verdict.decision.value, verdict.policy or "none").inc()
     return [decision]
 
@@ -66,17 +58,17 @@ def _qc_report(event: QcScored) -> list[Product]:
 
 def load_all_rules() -> dict[str, CertificationRules]:
     """Every instrument mode's certification rules; a bad file stops the service, naming file and line."""
-    loaded = (load_rules(path) for path in sorted(INSTRUMENTS_DIR.glob(f"*/{CERTIFICATION_FILE}")))
-    return {rules.instrument_mode: rules for rules in loaded}
+    return load_per_mode(CERTIFICATION_FILE, load_rules)
 
 
 @asynccontextmanager
-async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[CertifierContext]:
+async def lifespan(start: ServiceStart) -> AsyncIterator[CertifierContext]:
     rules = load_all_rules()
-    async with archive_database() as db:
-        yield CertifierContext(db, rules)
+    async with archive_database(start.settings_of(DatabaseSettings)) as db:
+        yield CertifierContext(start.identity, db, rules)
 
 
 SERVICE = ServiceSpec(
-    name=SERVICE_NAME, handlers={QcScored: on_qc_scored}, produces=(Certified,), lifespan=lifespan
+    name="certifier", handlers={QcScored: on_qc_scored}, produces=(Certified,), lifespan=lifespan,
+    settings=(DatabaseSettings,),
 )

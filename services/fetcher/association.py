@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from services.fetcher.night import ClassifiedFrame
-from services.fetcher.rules import AssociationRules, CalibrationRule, RawTypeRule, RuleSet
 from shared.contracts import Association, AssociationBlock, Completeness, ProcessingMode, RawFrame
+from shared.instruments.association import AssociationRules, CalibrationRule, RawTypeRule, RuleSet
 
 PENDING = "PENDING"
 OK = "OK"

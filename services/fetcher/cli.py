@@ -17,9 +17,9 @@ from typing import Any
 
 from services.fetcher.association import PENDING, Associated, associate
 from services.fetcher.night import NightFrames, load_classifier, read_catalogue, read_nights
-from services.fetcher.rules import load_association_rules
 from shared.contracts import AssociationBlock, ProcessingMode
 from shared.errors import ConfigError, DataError, TransientError
+from shared.instruments.association import load_association_rules
 from shared.rawarchive.client import open_archive
 from shared.rawarchive.settings import ArchiveClientSettings
 

@@ -12,8 +12,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from services.fetcher.classification import UNCLASSIFIED, Classifier
-from services.fetcher.rules import RuleSet, load_classification_source
 from shared.contracts import ProcessingMode
+from shared.instruments.association import RuleSet, load_classification_source
 from shared.pipeline_install import oca_rules_file
 from shared.rawarchive.models import CalibInfo, RawFileInfo
 

@@ -18,46 +18,54 @@ from dataclasses import dataclass, field
 from services.fetcher import metrics
 from services.fetcher.adapters.archive_files import ArchiveStager
 from services.fetcher.association import Associated, associate, is_ready, release
+from services.fetcher.classification import Classifier
 from services.fetcher.night import NightFrames, load_classifier, read_catalogue, read_nights
-from services.fetcher.rules import AssociationRules, load_association_rules
 from services.fetcher.staging import stage_block
-from shared import __version__
-from shared.archive import ArchiveDatabase, calibrations, ledger
-from shared.archive.models import AbState, RequestState
-from shared.bus.runtime import ServiceSpec
+from shared.archive import ArchiveDatabase, DatabaseSettings, calibrations, ledger
+from shared.bus.runtime import ServiceSpec, ServiceStart
 from shared.contracts import AssociationBlock, Completeness, DataStaged, DateRequested, FinalState, Ingested
 from shared.errors import DataError, NoWork, TransientError
-from shared.instruments import known_modes
+from shared.instruments import UnknownInstrumentMode, known_mode
+from shared.instruments.association import AssociationRules, load_association_rules
+from shared.lifecycle import LOST, AbState, RequestState
 from shared.pipeline_install import pipeline_version
 from shared.rawarchive.client import open_archive
 from shared.rawarchive.interface import RawArchive
 from shared.rawarchive.models import CalibInfo
 from shared.rawarchive.settings import ArchiveClientSettings
 from shared.resources import archive_database, file_store
-from shared.settings import RuntimeSettings, load_settings
+from shared.storage import StorageSettings
 
 log = logging.getLogger(__name__)
-SERVICE_NAME = "fetcher"
-PREREQUISITE_LOST = {FinalState.REJECTED, FinalState.FAILED, FinalState.INCOMPLETE}
 
 
 @dataclass
 class FetcherContext:
+    identity: str
     archive: RawArchive
     stager: ArchiveStager
     database: ArchiveDatabase
     _rules: dict[str, AssociationRules] = field(default_factory=dict)
+    _classifiers: dict[str, Classifier] = field(default_factory=dict)
 
     def rules(self, instrument_mode: str) -> AssociationRules:
         if instrument_mode not in self._rules:
             self._rules[instrument_mode] = load_association_rules(instrument_mode)
         return self._rules[instrument_mode]
 
+    def classifier(self, instrument_mode: str) -> Classifier:
+        """The mode's classifier, parsed from its OCA file once per service life."""
+        if instrument_mode not in self._classifiers:
+            self._classifiers[instrument_mode] = load_classifier(instrument_mode)
+        return self._classifiers[instrument_mode]
+
 
 @asynccontextmanager
-async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[FetcherContext]:
-    async with archive_database() as database, open_archive(load_settings(ArchiveClientSettings)) as archive:
-        yield FetcherContext(archive, ArchiveStager(archive, file_store()), database)
+async def lifespan(start: ServiceStart) -> AsyncIterator[FetcherContext]:
+    async with (archive_database(start.settings_of(DatabaseSettings)) as database,
+                open_archive(start.settings_of(ArchiveClientSettings)) as archive):
+        yield FetcherContext(start.identity, archive, ArchiveStager(archive, file_store(start.settings_of(StorageSettings))),
+                             database)
 
 
 async def on_date_requested(event: DateRequested, ctx: FetcherContext) -> list[DataStaged]:
@@ -66,7 +74,7 @@ async def on_date_requested(event: DateRequested, ctx: FetcherContext) -> list[D
     async with ctx.database.session() as session:
         await ledger.record_request(session, event, rules_version=rule_set.version, pipeline_version=pipeline_version())
     frames = await read_nights(ctx.archive, rules.instrument, event.night, event.night_to or event.night,
-                               load_classifier(event.instrument_mode), rule_set)
+                               ctx.classifier(event.instrument_mode), rule_set)
     catalogue = await read_catalogue(ctx.archive, rules.instrument, frames, event.mode)
     associated = associate(frames.frames, catalogue, event.mode, rules, rule_set)
     _report_files_not_used(associated)
@@ -76,6 +84,8 @@ async def on_date_requested(event: DateRequested, ctx: FetcherContext) -> list[D
     async with ctx.database.session() as session:
         await ledger.set_request_state(session, event.request_id, RequestState.FETCHED,
                                        _request_summary(associated, others))
+        # A request that owns no unfinished AB (all INCOMPLETE, or all handled by earlier requests) is DONE now.
+        await ledger.finish_request_if_done(session, event.request_id)
     return [DataStaged.following(event, ab=block) for block in staged if block is not None]
 
 
@@ -87,7 +97,8 @@ async def on_ingested(event: Ingested, ctx: FetcherContext) -> list[DataStaged]:
     conditional update, so two `ingested` events handled at once cannot undo each other's work
     and an interrupted release is simply done again when the event is redelivered.
     """
-    if event.state not in PREREQUISITE_LOST and event.state is not FinalState.INGESTED:
+    known_mode(event.ab.instrument_mode)
+    if AbState(event.state) not in LOST and event.state is not FinalState.INGESTED:
         raise NoWork(f"{event.ab.ab_id} is {event.state.value}; its dependants keep waiting")
     async with ctx.database.session() as session:
         records = await ledger.waiting_abs(session, event.ab.instrument_mode)
@@ -123,7 +134,7 @@ async def _release(block, raw_infos, catalogue, request_id: uuid.UUID, event_id:
     staged, state, reason = await _staging_outcome(block, raw_infos, catalogue, ctx)
     async with ctx.database.session() as session:
         won = await ledger.release_waiting(session, staged, state, event_id=event_id, request_id=request_id,
-                                           service=f"{SERVICE_NAME}@{__version__}", reason=reason)
+                                           service=ctx.identity, reason=reason)
     if not won:
         log.info("%s was released by another event meanwhile", block.ab_id)
         return None
@@ -145,20 +156,20 @@ async def _producers(session, ab_ids: set[str]) -> _Producers:
         ab_id: [c.name for c in await calibrations.calibrations_of_ab(session, ab_id)]
         for ab_id, state in states.items() if state is AbState.INGESTED
     }
-    lost = {ab_id for ab_id, state in states.items() if state in (AbState.REJECTED, AbState.FAILED, AbState.INCOMPLETE)}
+    lost = {ab_id for ab_id, state in states.items() if state in LOST}
     return _Producers(certified, lost)
 
 
 async def _rules_for_request(event: DateRequested, ctx: FetcherContext) -> AssociationRules:
-    """The request's rules; an unknown mode fails the request (recorded), not the service."""
-    if event.instrument_mode not in known_modes():
+    """The request's rules. An unknown mode is dead-lettered as in every service; the fetcher also
+    records the request FAILED with the reason, so the ledger does not show it pending."""
+    try:
+        known_mode(event.instrument_mode)
+    except UnknownInstrumentMode as unknown:
         async with ctx.database.session() as session:
             await ledger.record_request(session, event)
-            await ledger.set_request_state(
-                session, event.request_id, RequestState.FAILED,
-                f"unknown instrument mode {event.instrument_mode}; known: {', '.join(known_modes())}",
-            )
-        raise NoWork(f"unknown instrument mode {event.instrument_mode}")
+            await ledger.set_request_state(session, event.request_id, RequestState.FAILED, str(unknown))
+        raise
     return ctx.rules(event.instrument_mode)
 
 
@@ -169,7 +180,7 @@ async def _claimed(block: AssociationBlock, event: DateRequested, ctx: FetcherCo
         return True
     async with ctx.database.session() as session:
         claimed = await ledger.claim_ab(session, block, event_id=event.event_id, request_id=event.request_id,
-                                        service=f"{SERVICE_NAME}@{__version__}")
+                                        service=ctx.identity)
     if not claimed:
         log.info("%s is handled by an earlier request; not staged again", block.ab_id)
     return claimed
@@ -207,7 +218,7 @@ async def _record(ctx: FetcherContext, block: AssociationBlock, state: AbState, 
                   event_id: uuid.UUID, reason: str = "") -> None:
     async with ctx.database.session() as session:
         await ledger.record_ab_state(session, block, state, event_id=event_id, request_id=request_id,
-                                     service=f"{SERVICE_NAME}@{__version__}", reason=reason)
+                                     service=ctx.identity, reason=reason)
     _count(block, state, reason)
 
 
@@ -236,9 +247,10 @@ def _request_summary(associated: Associated, handled_elsewhere: list[str] = ()) 
 
 
 SERVICE = ServiceSpec(
-    name=SERVICE_NAME,
+    name="fetcher",
     handlers={DateRequested: on_date_requested, Ingested: on_ingested},
     produces=(DataStaged,),
     lifespan=lifespan,
+    settings=(DatabaseSettings, ArchiveClientSettings, StorageSettings),
     spread=(DataStaged,),
 )

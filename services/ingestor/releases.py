@@ -14,7 +14,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import ConfigError
-from shared.instruments import INSTRUMENTS_DIR, load_toml_model
+from shared.instruments import load_per_mode, load_toml_model
 
 RELEASES_FILE = "releases.toml"
 
@@ -52,8 +52,7 @@ def load_releases(path: Path) -> StreamReleases:
 
 def load_all_releases() -> dict[str, StreamReleases]:
     """Every instrument mode's releases by mode; a bad file stops the service, naming file and line."""
-    loaded = (load_releases(path) for path in sorted(INSTRUMENTS_DIR.glob(f"*/{RELEASES_FILE}")))
-    return {stream.instrument_mode: stream for stream in loaded}
+    return load_per_mode(RELEASES_FILE, load_releases)
 
 
 def release_for(instrument_mode: str, streams: dict[str, StreamReleases], override: str | None) -> str | None:

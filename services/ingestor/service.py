@@ -35,28 +35,28 @@ from services.ingestor.plan import (
     state_without_ingestion,
 )
 from services.ingestor.processing import Processing, processing_record
-from services.ingestor.releases import StreamReleases, check_override, load_all_releases, release_for
+from services.ingestor.releases import RELEASES_FILE, StreamReleases, check_override, load_all_releases, release_for
 from services.ingestor.sdp_metadata import SdpMetadata, read_metadata
 from services.ingestor.settings import IngestorSettings
 from shared import __version__
-from shared.archive import ArchiveDatabase
+from shared.archive import ArchiveDatabase, DatabaseSettings
 from shared.archive.catalogue import AncillaryFile, NewProduct, Provenance, lineage_key, make_product_id
 from shared.archive.files import ArchivedFile, ArchiveFiles, NameTaken, product_file_name
-from shared.bus.runtime import ServiceSpec
+from shared.bus.runtime import ServiceSpec, ServiceStart
 from shared.contracts import Certified, Decision, FinalState, Ingested, Product, ProductKind
 from shared.errors import DataError, TransientError
+from shared.instruments import rules_for
 from shared.rawarchive.client import RawArchiveClient, open_archive
 from shared.rawarchive.settings import ArchiveClientSettings
 from shared.resources import archive_database, file_store
-from shared.settings import RuntimeSettings, load_settings
 from shared.storage import LocalFileStore, StorageSettings
 
-SERVICE_NAME = "ingestor"
 MAX_ID_PROBES = 100
 
 
 @dataclass(frozen=True)
 class IngestorContext:
+    identity: str
     db: ArchiveDatabase
     store: LocalFileStore
     """The working file store the products arrive in."""
@@ -80,11 +80,12 @@ class Outcome:
 
 
 async def on_certified(event: Certified, ctx: IngestorContext) -> list[Ingested]:
+    rules_for(ctx.streams, event.ab.instrument_mode, RELEASES_FILE)
     if event.decision is Decision.CERTIFIED:
         outcome = await ingest(event, ctx)
     else:
         outcome = Outcome(state_without_ingestion(event), event.reason)
-    recorded = await record_outcome(ctx.db, event, outcome.state, outcome.reason, f"{SERVICE_NAME}@{__version__}",
+    recorded = await record_outcome(ctx.db, event, outcome.state, outcome.reason, ctx.identity,
                                     outcome.products, outcome.masters)
     if recorded.newly_final:
         metrics.ABS_FINAL.labels(outcome.state.value).inc()
@@ -220,20 +221,25 @@ def _ingested_reason(products: Products) -> str:
 
 
 @asynccontextmanager
-async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[IngestorContext]:
-    settings = load_settings(IngestorSettings)
+async def lifespan(start: ServiceStart) -> AsyncIterator[IngestorContext]:
+    settings = start.settings_of(IngestorSettings)
+    storage = start.settings_of(StorageSettings)
     streams = load_all_releases()
     check_override(settings.release, streams)
     metrics.initialise()
-    files = ArchiveFiles(settings.archive_root(load_settings(StorageSettings)))
-    async with archive_database() as db, open_archive(load_settings(ArchiveClientSettings)) as archive:
+    files = ArchiveFiles(settings.archive_root(storage))
+    async with (archive_database(start.settings_of(DatabaseSettings)) as db,
+                open_archive(start.settings_of(ArchiveClientSettings)) as archive):
         await save_releases(db, streams)
         campaigns = asyncio.create_task(metrics.refresh_campaign_nights(db), name="campaign-nights")
         try:
-            yield IngestorContext(db, file_store(), files, archive, streams, settings.release)
+            yield IngestorContext(start.identity, db, file_store(storage), files, archive, streams, settings.release)
         finally:
             campaigns.cancel()
             await asyncio.gather(campaigns, return_exceptions=True)
 
 
-SERVICE = ServiceSpec(name=SERVICE_NAME, handlers={Certified: on_certified}, produces=(Ingested,), lifespan=lifespan)
+SERVICE = ServiceSpec(
+    name="ingestor", handlers={Certified: on_certified}, produces=(Ingested,), lifespan=lifespan,
+    settings=(IngestorSettings, StorageSettings, DatabaseSettings, ArchiveClientSettings),
+)

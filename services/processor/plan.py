@@ -9,19 +9,18 @@ from pathlib import Path
 
 from services.processor.backends import Frame
 from services.processor.jobs import JobInput
-from services.processor.recipes import RecipeCatalogue, arm_of, parameter_set_for
+from services.processor.recipes import RECIPES_FILE, RecipeCatalogue, arm_of, parameter_set_for
 from services.processor.runner import JobPlan
 from shared.contracts import AssociationBlock, CalibrationRole, StagedFile
 from shared.errors import DataError, TransientError
+from shared.instruments import rules_for
 from shared.storage import LocalFileStore
 
 
 def plan_job(
     ab: AssociationBlock, catalogues: Mapping[str, RecipeCatalogue], store: LocalFileStore, default_timeout_seconds: float
 ) -> JobPlan:
-    if ab.instrument_mode not in catalogues:
-        raise DataError(f"no recipes for instrument mode {ab.instrument_mode!r}; known: {', '.join(sorted(catalogues))}")
-    recipe = catalogues[ab.instrument_mode].recipe(ab.recipe)
+    recipe = rules_for(catalogues, ab.instrument_mode, RECIPES_FILE).recipe(ab.recipe)
     calibrations = [c for c in ab.calibrations if c.role is CalibrationRole.MCALIB]
     refused = recipe.refused_tags([raw.category for raw in ab.raw_files], [c.pro_catg for c in calibrations])
     if refused:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.processor.backends import QcValue
 from shared.contracts import AssociationBlock, ProcessingMode, ProductKind
 from shared.errors import DataError
-from shared.instruments import INSTRUMENTS_DIR, load_toml_model, mode_dir
+from shared.instruments import load_per_mode, load_toml_model, mode_dir
 
 RECIPES_FILE = "recipes.toml"
 PARAMETER_SETS = ("IDP", "MCALIB")
@@ -137,10 +137,7 @@ def load_recipes(instrument_mode: str) -> RecipeCatalogue:
 
 def load_all_recipes() -> dict[str, RecipeCatalogue]:
     """Every instrument mode's recipes, by mode; modes without a recipes file have none."""
-    catalogues = [
-        load_toml_model(path, RecipeCatalogue) for path in sorted(INSTRUMENTS_DIR.glob(f"*/{RECIPES_FILE}"))
-    ]
-    return {catalogue.instrument_mode: catalogue for catalogue in catalogues}
+    return load_per_mode(RECIPES_FILE, lambda path: load_toml_model(path, RecipeCatalogue))
 
 
 def arm_of(tag: str) -> str:

@@ -17,14 +17,17 @@ from services.processor.backends.esorex import EsorexBackend
 from services.processor.idp import idp_products, makes_idps
 from services.processor.jobs import JobStore, Workspace
 from services.processor.plan import plan_job
-from services.processor.recipes import RecipeCatalogue, load_all_recipes
+from services.processor.recipes import RECIPES_FILE, RecipeCatalogue, load_all_recipes
 from services.processor.runner import JobOutcome, JobRunner
 from services.processor.sdp import SdpRules, load_sdp_rules
 from services.processor.settings import ProcessorSettings
-from shared.bus.runtime import ServiceSpec
+from shared.archive import ArchiveDatabase, DatabaseSettings, ledger
+from shared.archive.models import AbState
+from shared.bus.runtime import ServiceSpec, ServiceStart
 from shared.contracts import DataStaged, ProcessStatus, Product, ProductKind, ProductsReady
 from shared.errors import DataError
-from shared.settings import RuntimeSettings, load_settings
+from shared.instruments import rules_for
+from shared.resources import archive_database
 from shared.storage import LocalFileStore, StorageSettings
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,8 @@ PROCESSING_LOG_CATEGORY = "PROCESSING_LOG"
 
 @dataclass(frozen=True)
 class ProcessorContext:
+    identity: str
+    db: ArchiveDatabase
     settings: ProcessorSettings
     recipes: dict[str, RecipeCatalogue]
     sdp_rules: dict[str, SdpRules]
@@ -41,6 +46,15 @@ class ProcessorContext:
 
 
 async def on_data_staged(event: DataStaged, ctx: ProcessorContext) -> list[ProductsReady]:
+    rules_for(ctx.recipes, event.ab.instrument_mode, RECIPES_FILE)
+    ready = await _processed(event, ctx)
+    async with ctx.db.session() as session:
+        await ledger.record_step(session, event, AbState.PROCESSED, ctx.identity, ready.reason)
+    return [ready]
+
+
+async def _processed(event: DataStaged, ctx: ProcessorContext) -> ProductsReady:
+    """The AB's products, or FAILED with the reason: an AB that cannot run flows on like any other."""
     try:
         plan = plan_job(event.ab, ctx.recipes, ctx.store, ctx.settings.default_timeout_seconds)
         outcome = await ctx.runner.run(plan)
@@ -49,8 +63,8 @@ async def on_data_staged(event: DataStaged, ctx: ProcessorContext) -> list[Produ
             if makes_idps(event.ab, outcome) else []
         )
     except DataError as error:
-        return [ProductsReady.following(event, ab=event.ab, status=ProcessStatus.FAILED, reason=str(error))]
-    return [products_ready(event, outcome, idps)]
+        return ProductsReady.following(event, ab=event.ab, status=ProcessStatus.FAILED, reason=str(error))
+    return products_ready(event, outcome, idps)
 
 
 def products_ready(event: DataStaged, outcome: JobOutcome, idps: list[Product]) -> ProductsReady:
@@ -83,12 +97,9 @@ def _processing_log(event: DataStaged, outcome: JobOutcome) -> list[Product]:
 
 
 @asynccontextmanager
-async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[ProcessorContext]:
-    settings = load_settings(ProcessorSettings)
-    data_dir = load_settings(StorageSettings).data_dir
-    if "concurrency" not in runtime.model_fields_set:
-        # One recipe per core unless PHOENIX_CONCURRENCY says otherwise (the runtime's default suits I/O-bound services).
-        runtime.concurrency = os.cpu_count() or 1
+async def lifespan(start: ServiceStart) -> AsyncIterator[ProcessorContext]:
+    settings = start.settings_of(ProcessorSettings)
+    data_dir = start.settings_of(StorageSettings).data_dir
     recipes = load_all_recipes()
     backend = await EsorexBackend.installed()
     workspace = Workspace(data_dir / "work", settings.keep_failed_workdirs)
@@ -99,10 +110,12 @@ async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[ProcessorContext]:
     runner = JobRunner(backend, JobStore(data_dir / "jobs"), workspace, store, settings.omp_threads)
     log.info(
         "processor ready: %s %s, %d recipes at once, %d OMP threads each, recipes for %s",
-        backend.pipeline_version, backend.esorex_version, runtime.concurrency, settings.omp_threads, ", ".join(recipes),
+        backend.pipeline_version, backend.esorex_version, start.runtime.concurrency, settings.omp_threads, ", ".join(recipes),
     )
     sdp_rules = {mode: load_sdp_rules(mode) for mode in recipes}
-    yield ProcessorContext(settings=settings, recipes=recipes, sdp_rules=sdp_rules, store=store, runner=runner)
+    async with archive_database(start.settings_of(DatabaseSettings)) as db:
+        yield ProcessorContext(identity=start.identity, db=db, settings=settings, recipes=recipes, sdp_rules=sdp_rules,
+                               store=store, runner=runner)
 
 
 def _longest_timeout(recipes: dict[str, RecipeCatalogue], settings: ProcessorSettings) -> float:
@@ -112,6 +125,11 @@ def _longest_timeout(recipes: dict[str, RecipeCatalogue], settings: ProcessorSet
     )
 
 
+def one_recipe_per_core() -> int:
+    return os.cpu_count() or 1
+
+
 SERVICE = ServiceSpec(
-    name="processor", handlers={DataStaged: on_data_staged}, produces=(ProductsReady,), lifespan=lifespan
+    name="processor", handlers={DataStaged: on_data_staged}, produces=(ProductsReady,), lifespan=lifespan,
+    settings=(ProcessorSettings, StorageSettings, DatabaseSettings), default_concurrency=one_recipe_per_core,
 )

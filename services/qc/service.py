@@ -17,7 +17,7 @@ from pathlib import Path
 
 from services.qc import metrics
 from services.qc.adapters.products import SATURATED_FRACTION, ProductReader
-from services.qc.adapters.qc1 import certified_history, record_outcome
+from services.qc.adapters.qc1 import certified_history, record_scores
 from services.qc.cache import QcCache, measurement_key, report_key
 from services.qc.dictionary import QcDictionary, load_dictionary
 from services.qc.extraction import Spectrum
@@ -25,19 +25,18 @@ from services.qc.report import write_report
 from services.qc.scoring import score_measurements, statistical_needs
 from services.qc.settings import QcSettings
 from services.qc.thresholds import THRESHOLDS_FILE, ThresholdFile, ThresholdSet, load_thresholds
-from shared.archive import ArchiveDatabase
-from shared.bus.runtime import ServiceSpec
+from shared.archive import ArchiveDatabase, DatabaseSettings
+from shared.bus.runtime import ServiceSpec, ServiceStart
 from shared.contracts import ProcessStatus, ProductKind, ProductsReady, QcScore, QcScored, StagedFile
-from shared.errors import DataError
-from shared.instruments import INSTRUMENTS_DIR
+from shared.instruments import load_per_mode, rules_for
 from shared.pipeline_install import qc_dictionary_file
 from shared.resources import archive_database, file_store
-from shared.settings import RuntimeSettings, load_settings
 from shared.storage import LocalFileStore, StorageSettings
 
 
 @dataclass(frozen=True)
 class QcContext:
+    identity: str
     settings: QcSettings
     store: LocalFileStore
     db: ArchiveDatabase
@@ -46,21 +45,14 @@ class QcContext:
     """Threshold files by instrument mode."""
     cache: QcCache
 
-    def rules_for(self, instrument_mode: str) -> ThresholdFile:
-        rules = self.thresholds.get(instrument_mode)
-        if rules is None:
-            raise DataError(f"no {THRESHOLDS_FILE} for instrument mode {instrument_mode}")
-        return rules
-
 
 async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScored]:
     ab = event.ab
+    rules = rules_for(ctx.thresholds, ab.instrument_mode, THRESHOLDS_FILE)
     if event.status is ProcessStatus.FAILED:
-        await record_outcome(ctx.db, event, [])
         metrics.count(ab.raw_type, event.status.value, [])
         return [QcScored.following(event, ab=ab, status=event.status, reason=event.reason, products=event.products)]
 
-    rules = ctx.rules_for(ab.instrument_mode)
     threshold_set = rules.select(ab.night, ctx.settings.threshold_set)
     if threshold_set is not None:
         threshold_set = threshold_set.for_setting(ab.raw_match_key)
@@ -84,7 +76,7 @@ async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScor
             _, spectra = await asyncio.to_thread(reader.measure, event, wanted_raw)
         report = await _stored_report(ctx, event, scores, spectra)
         ctx.cache.save_report(reported, report)
-    await record_outcome(ctx.db, event, scores)
+    await record_scores(ctx.db, event, scores, ctx.identity)
     metrics.count(ab.raw_type, event.status.value, [s.score for s in scores])
     return [QcScored.following(event, ab=ab, status=event.status, reason=event.reason, products=event.products,
                                scores=scores, report=report)]
@@ -109,19 +101,20 @@ async def _stored_report(ctx: QcContext, event: ProductsReady, scores: list[QcSc
 
 def load_all_thresholds() -> dict[str, ThresholdFile]:
     """Every instrument mode's threshold file; a bad one stops the service, naming file and line."""
-    files = sorted(INSTRUMENTS_DIR.glob(f"*/{THRESHOLDS_FILE}"))
-    return {rules.instrument_mode: rules for rules in (load_thresholds(path) for path in files)}
+    return load_per_mode(THRESHOLDS_FILE, load_thresholds)
 
 
 @asynccontextmanager
-async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[QcContext]:
-    settings = load_settings(QcSettings)
+async def lifespan(start: ServiceStart) -> AsyncIterator[QcContext]:
+    settings = start.settings_of(QcSettings)
+    storage = start.settings_of(StorageSettings)
     thresholds = load_all_thresholds()
     dictionary = load_dictionary(qc_dictionary_file())
-    store = file_store()
-    cache = QcCache(load_settings(StorageSettings).data_dir / "qc-cache", store)
-    async with archive_database() as db:
-        yield QcContext(settings, store, db, dictionary, thresholds, cache)
+    store = file_store(storage)
+    cache = QcCache(storage.data_dir / "qc-cache", store)
+    async with archive_database(start.settings_of(DatabaseSettings)) as db:
+        yield QcContext(start.identity, settings, store, db, dictionary, thresholds, cache)
 
 
-SERVICE = ServiceSpec(name="qc", handlers={ProductsReady: on_products_ready}, produces=(QcScored,), lifespan=lifespan)
+SERVICE = ServiceSpec(name="qc", handlers={ProductsReady: on_products_ready}, produces=(QcScored,), lifespan=lifespan,
+                      settings=(QcSettings, StorageSettings, DatabaseSettings))

@@ -18,9 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.archive.models import AbRecord, AbState, AbTransition, Campaign, Request, RequestState
 from shared.archive.types import utc_now
 from shared.archive.upsert import insert, rows_written
-from shared.contracts import AssociationBlock, DateRequested, ProcessingMode
+from shared.contracts import (
+    AssociationBlock,
+    Certified,
+    DataStaged,
+    DateRequested,
+    ProcessingMode,
+    ProductsReady,
+    QcScored,
+)
+from shared.lifecycle import RETRYABLE, check_transition, is_final, request_finished, request_summary
 
 FINISHED_REQUEST_STATES = (RequestState.DONE, RequestState.FAILED)
+AbEvent = DataStaged | ProductsReady | QcScored | Certified
+"""An event about one AB, whose handling moves the AB on."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,22 @@ async def set_request_state(session: AsyncSession, request_id: uuid.UUID, state:
     return (await session.execute(statement)).rowcount == 1
 
 
+async def finish_request_if_done(session: AsyncSession, request_id: uuid.UUID) -> bool:
+    """Mark a FETCHED request DONE once every AB it owns is final (or it owns none); True if it did.
+
+    The reason starts with the count of its ABs per final state, before what the fetcher reported.
+    """
+    request = await get_request(session, request_id)
+    if request is None or request.state is not RequestState.FETCHED:
+        return False
+    states = [record.state for record in await abs_of_request(session, request_id)]
+    if not request_finished(request.state, states):
+        return False
+    summary = request_summary(states)
+    reason = f"{summary}; {request.reason}" if request.reason else summary
+    return await set_request_state(session, request_id, RequestState.DONE, reason)
+
+
 async def get_request(session: AsyncSession, request_id: uuid.UUID) -> Request | None:
     return await session.get(Request, request_id)
 
@@ -140,17 +167,29 @@ async def record_ab_state(
     at: datetime | None = None,
 ) -> bool:
     """Record that `ab` reached `state` because of event `event_id`: a history row, and the AB
-    (inserted or brought up to date) in the ledger.
+    (inserted or brought up to date) in the ledger. A final state finishes the request once
+    every AB it owns is final.
 
     Idempotent: the same (AB, event, state) recorded again changes nothing and returns False.
+    A transition the lifecycle does not allow raises `TransitionRefused` (a DataError).
     """
     if await _transition_recorded(session, ab.ab_id, event_id, state):
         return False
+    check_transition(ab.ab_id, await session.scalar(select(AbRecord.state).where(AbRecord.ab_id == ab.ab_id)), state)
     at = at or utc_now()
     await _upsert_ab(session, ab, state, request_id=request_id, reason=reason, at=at)
     # The unique (ab_id, event_id, state) constraint is the guard should the same event be
     # recorded concurrently; both writers then wrote the same AB row anyway.
-    return await _add_transition(session, ab.ab_id, state, reason=reason, event_id=event_id, service=service, at=at)
+    written = await _add_transition(session, ab.ab_id, state, reason=reason, event_id=event_id, service=service, at=at)
+    if is_final(state):
+        await finish_request_if_done(session, request_id)
+    return written
+
+
+async def record_step(session: AsyncSession, cause: AbEvent, state: AbState, service: str, reason: str = "") -> bool:
+    """Record that the AB of `cause` (the input event a service handles) reached `state` because of it."""
+    return await record_ab_state(session, cause.ab, state, event_id=cause.event_id, request_id=cause.correlation_id,
+                                 service=service, reason=reason)
 
 
 async def _add_transition(
@@ -163,10 +202,6 @@ async def _add_transition(
         .on_conflict_do_nothing(index_elements=[AbTransition.ab_id, AbTransition.event_id, AbTransition.state])
     )
     return await rows_written(session, history) == 1
-
-
-# An AB that ended like this may be taken up again by a later request for its night.
-RETRYABLE_STATES = (AbState.FAILED, AbState.INCOMPLETE, AbState.REJECTED)
 
 
 async def claim_ab(
@@ -189,17 +224,12 @@ async def claim_ab(
         .values(ab_id=ab.ab_id, created_at=at, **columns)
         .on_conflict_do_update(
             index_elements=[AbRecord.ab_id], set_=columns,
-            where=AbRecord.state.in_(RETRYABLE_STATES),
+            where=AbRecord.state.in_(RETRYABLE),
         )
     )
     if await rows_written(session, statement) == 0:
         return False
-    history = (
-        insert(session, AbTransition)
-        .values(ab_id=ab.ab_id, state=AbState.CREATED, reason="", event_id=event_id, service=service, at=at)
-        .on_conflict_do_nothing(index_elements=[AbTransition.ab_id, AbTransition.event_id, AbTransition.state])
-    )
-    await session.execute(history)
+    await _add_transition(session, ab.ab_id, AbState.CREATED, reason="", event_id=event_id, service=service, at=at)
     return True
 
 
@@ -292,6 +322,8 @@ async def release_waiting(
     if await rows_written(session, statement) != 1:
         return False
     await _add_transition(session, ab.ab_id, state, reason=reason, event_id=event_id, service=service, at=at)
+    if is_final(state):
+        await finish_request_if_done(session, request_id)
     return True
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.archive.types import JsonDocument, UtcDateTime, utc_now
+from shared.lifecycle import AbState, RequestState
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -46,27 +47,6 @@ AB_ID = String(200)
 PRODUCT_ID = String(64)
 SHA256 = String(64)
 CURRENT_ONLY = text("status = 'CURRENT'")
-
-
-class RequestState(StrEnum):
-    RECEIVED = "RECEIVED"
-    FETCHED = "FETCHED"
-    DONE = "DONE"
-    FAILED = "FAILED"
-
-
-class AbState(StrEnum):
-    CREATED = "CREATED"
-    WAITING = "WAITING"
-    STAGED = "STAGED"
-    PROCESSED = "PROCESSED"
-    FAILED = "FAILED"
-    SCORED = "SCORED"
-    CERTIFIED = "CERTIFIED"
-    REJECTED = "REJECTED"
-    REVIEW = "REVIEW"
-    INGESTED = "INGESTED"
-    INCOMPLETE = "INCOMPLETE"
 
 
 class ReviewState(StrEnum):

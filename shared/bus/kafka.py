@@ -47,7 +47,7 @@ def make_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
     )
 
 
-def make_consumer(settings: KafkaSettings, topic: str, group_id: str, client_id: str) -> AIOKafkaConsumer:
+def make_consumer(settings: KafkaSettings, group_id: str, client_id: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         **settings.client_options(),
         client_id=client_id,

@@ -16,6 +16,10 @@ EVENTS_FAILED = Counter(
 EVENTS_DEAD_LETTERED = Counter(
     "phoenix_events_dead_lettered_total", "Messages sent to a dead-letter topic.", ["service", "topic", "error"]
 )
+HANDLER_BUGS = Counter(
+    "phoenix_handler_bugs_total", "Handler failures of no known kind (bugs): dead-lettered, not retried.",
+    ["service", "handler"],
+)
 EVENTS_SKIPPED = Counter(
     "phoenix_events_skipped_total", "Messages the handler had no work for.", ["service", "topic"]
 )

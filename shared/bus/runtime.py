@@ -4,6 +4,28 @@ A handler gets a validated event and returns the events it causes. Everything el
 here: group membership, manual commits after the outputs are acknowledged, retries with
 capped backoff, dead letters, pausing partitions while the replica is full, handing work
 back on rebalance and shutdown, metrics and log context.
+
+Start-up order: settings (every class the ServiceSpec declares, validated; a missing or
+invalid one stops the service with a one-line error naming the variable), then topics, then
+the lifespan (migrations, pools), then the consumer group. The lifespan gets a ServiceStart
+with the service's identity (`name@version`), which handlers record as the ledger's `service`.
+
+The fate of a message is decided by the class of the error its handler raised, the same in
+every service (`fate_of`):
+
+| the handler raises | fate | committed |
+|---|---|---|
+| nothing | its outputs are published (acks=all) | after the outputs are acknowledged |
+| `NoWork` | skipped, counted in `phoenix_events_skipped_total` | yes |
+| `TransientError`, a retriable `KafkaError`, `TimeoutError`, `ConnectionError`, `httpx.TransportError`, SQLAlchemy `OperationalError`/`TimeoutError` | retried with capped backoff (`PHOENIX_RETRY_*`), then dead-lettered | yes |
+| `DataError` (bad input: undecodable, schema-invalid, unknown instrument mode, a refused AB transition) | dead-lettered at once with the reason | yes |
+| `ConfigError` | the service stops (exit non-zero); never dead-lettered | no: redelivered to the fixed service |
+| anything else (a bug) | logged once with its traceback, counted in `phoenix_handler_bugs_total`, dead-lettered with the reason; not retried | yes |
+
+Dead letters go to `<topic>.dlq` with the original bytes, key and headers, the error class,
+reason, attempts, service and time. An AB a service cannot process (a recipe that fails, a
+file that stays unavailable) is not an error: it is a normal FAILED/INCOMPLETE outcome that
+flows on.
 """
 
 from __future__ import annotations
@@ -16,11 +38,15 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
+import httpx
+import sqlalchemy.exc
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
+from pydantic_settings import BaseSettings
 
 from shared import __version__
 from shared.bus import metrics
@@ -28,14 +54,66 @@ from shared.bus.codec import PoisonMessage, decode, encode, headers_for
 from shared.bus.kafka import ensure_topics, make_consumer, make_producer
 from shared.bus.offsets import PartitionOffsets
 from shared.contracts import DeadLetter, Event, dead_letter_topic
-from shared.errors import ConfigError, DataError, NoWork
+from shared.errors import ConfigError, DataError, NoWork, TransientError
 from shared.logs import event_context
-from shared.settings import KafkaSettings, RuntimeSettings
+from shared.settings import KafkaSettings, RuntimeSettings, SettingsT, load_settings
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Awaitable[Sequence[Event] | None]]
 """`async def on_<event>(event, ctx) -> [events]`."""
+
+TRANSIENT: tuple[type[BaseException], ...] = (
+    TransientError,
+    TimeoutError,
+    ConnectionError,
+    httpx.TransportError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.TimeoutError,
+)
+"""Failures of something outside the service that may pass: retried. Adapters should raise
+TransientError themselves (the archive database and the archive client do); these classes
+are recognised too, so an adapter that lets one through still gets a retry, not a bug."""
+
+
+class Fate(Enum):
+    RETRY = "retry"
+    DEAD_LETTER = "dead-letter"
+    STOP = "stop"
+    BUG = "bug"
+
+
+def fate_of(error: BaseException) -> Fate:
+    """What happens to a message whose handler raised `error`, from its class alone."""
+    if isinstance(error, ConfigError):
+        return Fate.STOP
+    if isinstance(error, DataError):
+        return Fate.DEAD_LETTER
+    if isinstance(error, TRANSIENT) or (isinstance(error, KafkaError) and error.retriable):
+        return Fate.RETRY
+    return Fate.BUG
+
+
+@dataclass
+class ServiceStart:
+    """What the runtime hands a service's lifespan: who the service is, how it runs, and the
+    settings it declared, already loaded and validated (so a missing one stops the service
+    before any topic, migration or port)."""
+
+    name: str
+    runtime: RuntimeSettings
+    settings: dict[type[BaseSettings], BaseSettings] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        """`name@version`: the producer of its events and the `service` of its ledger rows."""
+        return f"{self.name}@{__version__}"
+
+    def settings_of(self, cls: type[SettingsT]) -> SettingsT:
+        """The loaded settings of `cls` (loaded now when the service did not declare them)."""
+        if cls not in self.settings:
+            self.settings[cls] = load_settings(cls)
+        return self.settings[cls]  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -43,15 +121,13 @@ class ServiceContext:
     """What a handler gets besides the event when the service declares no lifespan of its own."""
 
     name: str
+    identity: str
     runtime: RuntimeSettings
 
 
-def _default_lifespan(name: str) -> Callable[[RuntimeSettings], AbstractAsyncContextManager[Any]]:
-    @asynccontextmanager
-    async def lifespan(runtime: RuntimeSettings) -> AsyncIterator[ServiceContext]:
-        yield ServiceContext(name, runtime)
-
-    return lifespan
+@asynccontextmanager
+async def _default_lifespan(start: ServiceStart) -> AsyncIterator[ServiceContext]:
+    yield ServiceContext(start.name, start.identity, start.runtime)
 
 
 @dataclass(frozen=True)
@@ -61,8 +137,12 @@ class ServiceSpec:
     name: str
     handlers: Mapping[type[Event], Handler]
     produces: tuple[type[Event], ...]
-    lifespan: Callable[[RuntimeSettings], AbstractAsyncContextManager[Any]] | None = None
+    lifespan: Callable[[ServiceStart], AbstractAsyncContextManager[Any]] | None = None
     """Builds the handler's context (settings, database, worker pool) for the service's life."""
+    settings: tuple[type[BaseSettings], ...] = ()
+    """Settings the lifespan reads; loaded and validated before the service touches anything."""
+    default_concurrency: Callable[[], int] | None = None
+    """The replica's concurrency when PHOENIX_CONCURRENCY is not set (the runtime's default suits I/O)."""
     spread: tuple[type[Event], ...] = ()
     """Outputs of these types are dealt over their topic's partitions in turn instead of by key.
 
@@ -72,8 +152,12 @@ class ServiceSpec:
     sends each output to the same partition again; the key stays the AB id.
     """
 
-    def open_context(self, runtime: RuntimeSettings) -> AbstractAsyncContextManager[Any]:
-        return (self.lifespan or _default_lifespan(self.name))(runtime)
+    def start(self, runtime: RuntimeSettings) -> ServiceStart:
+        """Load every declared setting; a missing or invalid one raises ConfigError naming it."""
+        return ServiceStart(self.name, runtime, {cls: load_settings(cls) for cls in self.settings})
+
+    def open_context(self, start: ServiceStart) -> AbstractAsyncContextManager[Any]:
+        return (self.lifespan or _default_lifespan)(start)
 
 
 class _PublishAborted(Exception):
@@ -105,6 +189,9 @@ class ServiceRunner:
 
     def __post_init__(self) -> None:
         self.identity = f"{self.spec.name}@{__version__}"
+        if self.spec.default_concurrency is not None and "concurrency" not in self.runtime.model_fields_set:
+            self.runtime = self.runtime.model_copy(update={"concurrency": self.spec.default_concurrency()})
+        self._settings_loaded: ServiceStart | None = None
         self._inputs = {self.kafka.topic(model.topic): (model, h) for model, h in self.spec.handlers.items()}
         self._output_topics = {model: self.kafka.topic(model.topic) for model in self.spec.produces}
 
@@ -114,6 +201,8 @@ class ServiceRunner:
         metrics.CONCURRENCY.labels(self.spec.name).set(self.runtime.concurrency)
         metrics.IN_FLIGHT.labels(self.spec.name).set(0)
         metrics.PAUSED.labels(self.spec.name).set(0)
+        for handler in self.spec.handlers.values():
+            metrics.HANDLER_BUGS.labels(self.spec.name, handler.__name__)
         for topic in self._inputs:
             metrics.EVENTS_CONSUMED.labels(self.spec.name, topic)
             metrics.EVENTS_SKIPPED.labels(self.spec.name, topic)
@@ -126,14 +215,21 @@ class ServiceRunner:
             log.info("%s stopping", self.identity)
         self._stopping.set()
 
+    def load_settings(self) -> ServiceStart:
+        """The service's settings, validated: the first thing a service does, before any side effect."""
+        if self._settings_loaded is None:
+            self._settings_loaded = self.spec.start(self.runtime)
+        return self._settings_loaded
+
     async def run(self) -> None:
+        start = self.load_settings()
         self._initialise_metrics()
         topics = [model.topic for model in (*self.spec.handlers, *self.spec.produces)]
         await ensure_topics(self.kafka, sorted(set(topics)), self.runtime.connect_attempts)
-        async with self.spec.open_context(self.runtime) as ctx:
+        async with self.spec.open_context(start) as ctx:
             self._ctx = ctx
             self._producer = make_producer(self.kafka, self.identity)
-            self._consumer = make_consumer(self.kafka, "", self.group_id or self.spec.name, self.identity)
+            self._consumer = make_consumer(self.kafka, self.group_id or self.spec.name, self.identity)
             await self._producer.start()
             try:
                 self._consumer.subscribe(list(self._inputs), listener=_HandBackOnRevoke(self))
@@ -239,6 +335,7 @@ class ServiceRunner:
         return [self._addressed(output.stamped(self.identity, index)) for index, output in enumerate(outputs)]
 
     async def _call_with_retries(self, handler: Handler, event: Event, record: ConsumerRecord) -> Sequence[Event]:
+        """Call the handler and give the message the fate its error's class decides (see `fate_of`)."""
         delay = self.runtime.retry_backoff_seconds
         for attempt in range(1, self.runtime.retry_attempts + 1):
             try:
@@ -247,20 +344,34 @@ class ServiceRunner:
                 log.info("nothing to do: %s", skipped)
                 metrics.EVENTS_SKIPPED.labels(self.spec.name, record.topic).inc()
                 return []
-            except ConfigError:
-                raise
             except Exception as error:
+                fate = fate_of(error)
+                if fate is Fate.STOP:
+                    raise
                 metrics.EVENTS_FAILED.labels(self.spec.name, record.topic, type(error).__name__).inc()
-                final = isinstance(error, DataError) or attempt == self.runtime.retry_attempts
-                if final:
-                    log.exception("handler %s gave up after %d attempt(s)", handler.__name__, attempt)
-                    await self._dead_letter(record, type(error).__name__, str(error) or repr(error), attempt)
-                    return []
-                log.warning("attempt %d of %d failed (%s: %s); retrying in %.1f s",
-                            attempt, self.runtime.retry_attempts, type(error).__name__, error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.runtime.retry_backoff_max_seconds)
+                if fate is Fate.RETRY and attempt < self.runtime.retry_attempts:
+                    log.warning("attempt %d of %d failed (%s: %s); retrying in %.1f s",
+                                attempt, self.runtime.retry_attempts, type(error).__name__, error, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.runtime.retry_backoff_max_seconds)
+                    continue
+                await self._dead_letter(record, type(error).__name__, self._reason(handler, error, fate, attempt), attempt)
+                return []
         raise AssertionError("unreachable: the last attempt returns or dead-letters")
+
+    def _reason(self, handler: Handler, error: Exception, fate: Fate, attempt: int) -> str:
+        """Log the failure once (a bug with its traceback) and say why the message is dead-lettered."""
+        message = str(error) or repr(error)
+        if fate is Fate.BUG:
+            log.error("bug in handler %s, dead-lettering the message without retrying", handler.__name__, exc_info=error)
+            metrics.HANDLER_BUGS.labels(self.spec.name, handler.__name__).inc()
+            return f"bug in {self.identity} {handler.__name__}: {type(error).__name__}: {message}"
+        if fate is Fate.RETRY:
+            log.error("handler %s still failing after %d attempts: %s: %s", handler.__name__, attempt,
+                      type(error).__name__, message)
+            return f"still failing after {attempt} attempts: {message}"
+        log.error("bad input for handler %s: %s: %s", handler.__name__, type(error).__name__, message)
+        return message
 
     def _addressed(self, output: Event) -> tuple[str, Event]:
         topic = self._output_topics.get(type(output))

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def serve(runner: ServiceRunner) -> None:
     """Run a service with its telemetry server until a stop signal."""
+    runner.load_settings()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runner.request_stop)

@@ -21,8 +21,9 @@ from rich.table import Table
 
 from shared.archive import ledger
 from shared.archive.models import Campaign
-from shared.campaigns import NightProgress, NightState, Throughput, campaign_progress, recent_campaigns, throughput
+from shared.campaigns import NightProgress, Throughput, campaign_progress, recent_campaigns, throughput
 from shared.errors import ConfigError
+from shared.lifecycle import NightState
 from shared.resources import archive_database
 
 CAMPAIGNS_LISTED = 50

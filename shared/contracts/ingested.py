@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
 
 from shared.contracts.ab import AssociationBlock
 from shared.contracts.base import Event
-
-
-class FinalState(StrEnum):
-    INGESTED = "INGESTED"
-    REJECTED = "REJECTED"
-    REVIEW = "REVIEW"
-    INCOMPLETE = "INCOMPLETE"
-    FAILED = "FAILED"
+from shared.lifecycle import FinalState
 
 
 class Ingested(Event):

@@ -10,19 +10,40 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shared.errors import ConfigError
+from shared.errors import ConfigError, DataError
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
+
+
+class UnknownInstrumentMode(DataError):
+    """An event names an instrument mode with no rules: dead-lettered by every service alike."""
+
+
+class _PerMode(Protocol):
+    @property
+    def instrument_mode(self) -> str: ...
+
+
+PerModeT = TypeVar("PerModeT", bound=_PerMode)
 
 
 def known_modes() -> list[str]:
     return sorted(p.name.upper() for p in INSTRUMENTS_DIR.iterdir() if p.is_dir() and not p.name.startswith("_"))
+
+
+def known_mode(instrument_mode: str) -> str:
+    """The mode itself if it has a rule folder; UnknownInstrumentMode (dead-lettered) otherwise."""
+    if instrument_mode not in known_modes():
+        raise UnknownInstrumentMode(f"unknown instrument mode {instrument_mode!r}; known: {', '.join(known_modes())}")
+    return instrument_mode
 
 
 def mode_dir(instrument_mode: str) -> Path:
@@ -31,6 +52,24 @@ def mode_dir(instrument_mode: str) -> Path:
     if not re.fullmatch(r"[A-Z][A-Z0-9_]*", instrument_mode) or not folder.is_dir():
         raise ConfigError(f"unknown instrument mode {instrument_mode!r}; known: {', '.join(known_modes())}")
     return folder
+
+
+def load_per_mode(file_name: str, load: Callable[[Path], PerModeT]) -> dict[str, PerModeT]:
+    """Every instrument mode's `file_name`, loaded by `load`, by instrument mode; modes without
+    the file have none. A bad file stops the service at start-up, naming file and line."""
+    loaded = (load(path) for path in sorted(INSTRUMENTS_DIR.glob(f"*/{file_name}")))
+    return {rules.instrument_mode: rules for rules in loaded}
+
+
+def rules_for(rules: Mapping[str, T], instrument_mode: str, what: str) -> T:
+    """The `what` (a rule file's name) of `instrument_mode`; an unknown mode raises
+    UnknownInstrumentMode, the one outcome every service gives it (dead-lettered with this reason)."""
+    found = rules.get(instrument_mode)
+    if found is None:
+        raise UnknownInstrumentMode(
+            f"unknown instrument mode {instrument_mode!r}: no {what} for it; known: {', '.join(sorted(rules)) or 'none'}"
+        )
+    return found
 
 
 def load_toml_model(path: Path, model: type[ModelT]) -> ModelT:

@@ -8,8 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.certifier.policies import SAMPLED
-from shared.archive import ArchiveDatabase
-from shared.archive.ledger import record_ab_state
+from shared.archive import ArchiveDatabase, ledger
 from shared.archive.models import AbState, Review
 from shared.archive.reviews import enqueue_review
 from shared.contracts import AssociationBlock, Certified, Decision, QcScored
@@ -43,7 +42,7 @@ async def record_decision(db: ArchiveDatabase, cause: QcScored, decision: Certif
 async def record_state(session: AsyncSession, decision: Certified, event_id: uuid.UUID, service: str) -> None:
     if decision.decision not in STATE_OF:
         return
-    await record_ab_state(
+    await ledger.record_ab_state(
         session, decision.ab, STATE_OF[decision.decision],
         event_id=event_id, request_id=decision.correlation_id, service=service, reason=decision.reason,
     )

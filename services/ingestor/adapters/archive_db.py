@@ -6,7 +6,6 @@ history never shows an AB INGESTED without its products, nor products of an AB n
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -17,11 +16,9 @@ from services.ingestor.adapters.calibration_store import RegisteredMaster
 from services.ingestor.releases import StreamReleases
 from shared.archive import ArchiveDatabase, calibrations, catalogue, ledger, releases
 from shared.archive.catalogue import NewProduct
-from shared.archive.models import AbState, Product, ProductStatus, RequestState
+from shared.archive.models import AbState, Product, ProductStatus
 from shared.contracts import Certified, FinalState
 from shared.rawarchive.models import CalibInfo, Header
-
-FINAL_AB_STATES = frozenset(AbState(state.value) for state in FinalState)
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,6 @@ async def record_outcome(
             session, event.ab, AbState(state.value), event_id=event.event_id,
             request_id=event.correlation_id, service=service, reason=reason,
         )
-        await _finish_request_if_done(session, event)
         new_bytes = sum(a.product.file_size_bytes for a in added if a.created)
         return Recorded(
             product_ids=[a.product.product_id for a in added] + [master.info.name for master in masters],
@@ -101,17 +97,3 @@ async def _register(session: AsyncSession, info: CalibInfo, *, ab_id: str, mjd_o
 
 def _as_text(setting: Header) -> dict[str, str]:
     return {key: "" if value is None else str(value) for key, value in setting.items()}
-
-
-async def _finish_request_if_done(session: AsyncSession, event: Certified) -> None:
-    """DONE once the fetcher has made all of the request's ABs and each is in a final state."""
-    request = await ledger.get_request(session, event.correlation_id)
-    if request is None or request.state is not RequestState.FETCHED:
-        return
-    records = await ledger.abs_of_request(session, event.correlation_id)
-    if records and all(record.state in FINAL_AB_STATES for record in records):
-        counts = Counter(record.state.value for record in records)
-        summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
-        # Keep what the fetcher reported (raw files not used and why): the summary goes in front of it.
-        reason = f"{summary}; {request.reason}" if request.reason else summary
-        await ledger.set_request_state(session, event.correlation_id, RequestState.DONE, reason)

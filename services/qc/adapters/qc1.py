@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.archive import ArchiveDatabase
-from shared.archive.ledger import record_ab_state
+from shared.archive import ArchiveDatabase, ledger
 from shared.archive.models import AbState
 from shared.archive.qc1 import last_certified_values, record_qc_scores, setting_key_of
-from shared.contracts import ProcessStatus, ProductsReady, QcScore
-
-SERVICE = "qc"
+from shared.contracts import ProductsReady, QcScore
 
 
 async def certified_history(db: ArchiveDatabase, event: ProductsReady, needs: Mapping[str, int]) -> dict[str, list[float]]:
@@ -27,13 +24,8 @@ async def certified_history(db: ArchiveDatabase, event: ProductsReady, needs: Ma
     return histories
 
 
-async def record_outcome(db: ArchiveDatabase, event: ProductsReady, scores: list[QcScore]) -> None:
-    """Store the QC1 values and move the AB to SCORED, or to PROCESSED with the reason when
-    processing failed (FAILED is a final state, which only the ingestor records)."""
-    failed = event.status is ProcessStatus.FAILED
+async def record_scores(db: ArchiveDatabase, event: ProductsReady, scores: list[QcScore], service: str) -> None:
+    """Store the QC1 values and move the AB on to SCORED."""
     async with db.session() as session:
         await record_qc_scores(session, event.ab, scores)
-        await record_ab_state(
-            session, event.ab, AbState.PROCESSED if failed else AbState.SCORED,
-            event_id=event.event_id, request_id=event.correlation_id, service=SERVICE, reason=event.reason,
-        )
+        await ledger.record_step(session, event, AbState.SCORED, service, event.reason)

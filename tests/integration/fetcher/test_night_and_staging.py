@@ -12,10 +12,10 @@ from fastapi import Request
 from services.fetcher.adapters.archive_files import ArchiveStager
 from services.fetcher.association import associate, is_ready
 from services.fetcher.night import NightFrames, read_nights
-from services.fetcher.rules import load_association_rules
 from services.fetcher.staging import stage_block
 from shared.contracts import AssociationBlock, ProcessingMode
 from shared.errors import DataError
+from shared.instruments.association import load_association_rules
 from shared.rawarchive.client import RawArchiveClient
 from shared.serving import serve_in_background
 from shared.storage import LocalFileStore, sha256_of

@@ -81,7 +81,7 @@ def store(tmp_path: Path) -> LocalFileStore:
 
 @pytest.fixture
 def ctx(db: ArchiveDatabase, store: LocalFileStore, archive: RawArchiveClient, tmp_path: Path) -> IngestorContext:
-    return IngestorContext(db, store, ArchiveFiles(tmp_path / "data" / "archive"), archive, load_all_releases())
+    return IngestorContext("ingestor@test", db, store, ArchiveFiles(tmp_path / "data" / "archive"), archive, load_all_releases())
 
 
 def staged(name: str) -> StagedFile:

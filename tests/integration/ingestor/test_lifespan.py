@@ -8,6 +8,7 @@ import pytest
 
 from services.ingestor.service import lifespan
 from shared.archive import releases
+from shared.bus.runtime import ServiceStart
 from shared.errors import ConfigError
 from shared.settings import RuntimeSettings
 
@@ -23,7 +24,7 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def test_start_up_saves_the_releases_and_uses_the_archive_store(environment: Path) -> None:
-    async with lifespan(RuntimeSettings()) as ctx:
+    async with lifespan(ServiceStart("ingestor", RuntimeSettings())) as ctx:
         async with ctx.db.session() as session:
             saved = await releases.list_releases(session, stream="UVES_ECHELLE")
         assert ctx.files.root == (environment / "archive").resolve()
@@ -35,5 +36,5 @@ async def test_start_up_saves_the_releases_and_uses_the_archive_store(environmen
 async def test_a_release_override_must_be_a_known_release(environment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHOENIX_INGESTOR_RELEASE", "NO_SUCH_RELEASE")
     with pytest.raises(ConfigError, match="PHOENIX_INGESTOR_RELEASE='NO_SUCH_RELEASE'"):
-        async with lifespan(RuntimeSettings()):
+        async with lifespan(ServiceStart("ingestor", RuntimeSettings())):
             pass

@@ -83,12 +83,16 @@ async def record_night(database: ArchiveDatabase, request: DateRequested, *, rul
         await ledger.record_request(session, request, rules_version=rules, pipeline_version=pipeline)
         for name, state in abs.items():
             ab = make_ab(request.night, name)
-            await ledger.record_ab_state(session, ab, AbState.STAGED, event_id=uuid.uuid4(),
-                                         request_id=request.request_id, service="test", at=at)
-            if state is not AbState.STAGED:
-                await ledger.record_ab_state(session, ab, state, event_id=uuid.uuid4(),
+            for step in _steps_to(state):
+                await ledger.record_ab_state(session, ab, step, event_id=uuid.uuid4(),
                                              request_id=request.request_id, service="test", at=at)
         await ledger.set_request_state(session, request.request_id, request_state)
+
+
+def _steps_to(state: AbState) -> list[AbState]:
+    """The states the chain records on the way from STAGED to `state`."""
+    chain = [AbState.STAGED, AbState.PROCESSED, AbState.SCORED, AbState.CERTIFIED]
+    return chain[:chain.index(state) + 1] if state in chain else [AbState.STAGED, state]
 
 
 def as_request(document: dict) -> DateRequested:

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from services.processor.service import lifespan
+from shared.bus.runtime import ServiceStart
 from tests.support.bus import fast_runtime
 
 
 @pytest.fixture
 async def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PHOENIX_DATA_DIR", str(tmp_path / "data"))
-    async with lifespan(fast_runtime()) as context:
+    async with lifespan(ServiceStart("processor", fast_runtime())) as context:
         yield context
 
 

@@ -68,9 +68,9 @@ async def qc_and_certify(event: ProductsReady, qc: QcContext, certifier: Certifi
 
 async def test_good_abs_are_certified_and_bad_ones_held_or_rejected(reductions, db, tmp_path):
     store = LocalFileStore(tmp_path / "store")
-    qc = QcContext(QcSettings(), store, db, load_dictionary(qc_dictionary_file()), load_all_thresholds(),
+    qc = QcContext("qc@test", QcSettings(), store, db, load_dictionary(qc_dictionary_file()), load_all_thresholds(),
                    QcCache(tmp_path / "qc-cache", store))
-    certifier = CertifierContext(db, load_all_rules())
+    certifier = CertifierContext("certifier@test", db, load_all_rules())
     request = uuid.uuid4()
     label = f".{uuid.uuid4().hex[:6]}"
 

@@ -50,7 +50,7 @@ def scored(raw_type: str, score: int | None, name: str = "a", status=ProcessStat
 def context(db) -> CertifierContext:
     rules = CertificationRules(instrument_mode="UVES_ECHELLE", seed="s", policies=[
         Policy(raw_types=["SCI_*"], policy="RANDOM", percent=0.001), Policy(raw_types=["*"], policy="NONZERO")])
-    return CertifierContext(db, {"UVES_ECHELLE": rules})
+    return CertifierContext("certifier@test", db, {"UVES_ECHELLE": rules})
 
 
 async def test_a_green_master_calibration_is_certified_and_flows_on_with_its_products(db):

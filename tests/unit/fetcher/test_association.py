@@ -19,9 +19,9 @@ from services.fetcher.association import (
 )
 from services.fetcher.classification import Classifier
 from services.fetcher.night import NightFrames, classify_listing, load_classifier
-from services.fetcher.rules import AssociationRules, RuleSet, load_association_rules
 from shared.contracts import AssociationBlock, Completeness, ProcessingMode
 from shared.errors import ConfigError
+from shared.instruments.association import AssociationRules, RuleSet, load_association_rules
 from shared.rawarchive.models import CalibInfo, RawFileInfo
 
 from .simulated import line_refer_table, master, night_listing, raw_info

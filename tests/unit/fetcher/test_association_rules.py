@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from services.fetcher.rules import ASSOCIATION_FILE, load_association_file, load_association_rules
 from shared.errors import ConfigError, DataError
 from shared.instruments import mode_dir
+from shared.instruments.association import ASSOCIATION_FILE, load_association_file, load_association_rules
 
 REAL_FILE = mode_dir("UVES_ECHELLE") / ASSOCIATION_FILE
 

@@ -18,6 +18,8 @@ from services.processor.runner import JobRunner
 from services.processor.sdp import load_sdp_rules
 from services.processor.service import ProcessorContext
 from services.processor.settings import ProcessorSettings
+from shared.archive import ArchiveDatabase, upgrade_to_head
+from shared.archive.settings import sqlite_url
 from shared.contracts import Association, AssociationBlock, CalibrationRole, DataStaged, ProcessingMode, RawFrame
 from shared.storage import LocalFileStore
 
@@ -92,10 +94,14 @@ class ScriptedBackend:
         )
 
 
-def context_with(backend, data_dir: Path, keep_failed: int = 20) -> ProcessorContext:
+async def context_with(backend, data_dir: Path, keep_failed: int = 20) -> ProcessorContext:
+    """A processor context with a scripted backend and a fresh SQLite ledger under `data_dir`."""
     store = LocalFileStore(data_dir / "store")
     runner = JobRunner(backend, JobStore(data_dir / "jobs"), Workspace(data_dir / "work", keep_failed), store, 1)
+    url = sqlite_url(data_dir / "ledger.db")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    await upgrade_to_head(url)
     return ProcessorContext(
-        settings=ProcessorSettings(keep_failed_workdirs=keep_failed), recipes=load_all_recipes(),
+        identity="processor@test", db=ArchiveDatabase(url), settings=ProcessorSettings(keep_failed_workdirs=keep_failed), recipes=load_all_recipes(),
         sdp_rules={"UVES_ECHELLE": load_sdp_rules("UVES_ECHELLE")}, store=store, runner=runner,
     )

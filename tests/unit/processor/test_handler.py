@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from services.processor.service import on_data_staged
+from shared.archive import ledger
 from shared.contracts import ProcessStatus, ProductKind
 from shared.errors import TransientError
+from shared.lifecycle import AbState
 from tests.unit.processor.support import ScriptedBackend, context_with, staged_event
 
 GOOD_BIAS = {"MASTER_BIAS_BLUE": {"QC.OUT1.RON.RAW": 2.4, "QC.OUT1.RON.MASTER": 1.8}}
@@ -31,8 +33,10 @@ def backend() -> ScriptedBackend:
 
 
 @pytest.fixture
-def ctx(backend, tmp_path):
-    return context_with(backend, tmp_path / "data")
+async def ctx(backend, tmp_path):
+    context = await context_with(backend, tmp_path / "data")
+    yield context
+    await context.db.close()
 
 
 async def bias_event(ctx, tmp_path, tag: str = "BIAS_BLUE", recipe: str = "uves_cal_mbias"):
@@ -54,6 +58,17 @@ async def test_a_good_run_gives_master_calibrations_with_qc(ctx, backend, tmp_pa
     assert job.parameters == {"clean_traps": "FALSE", "pd_compute": "FALSE", "stack_method": "median"}
     assert [frame.tag for frame in job.frames] == ["BIAS_BLUE"] * 3
     assert list((tmp_path / "data" / "work").iterdir()) == [], "the work folder of a successful run is deleted"
+
+
+async def test_the_processor_records_processed_itself_with_its_identity(ctx, backend, tmp_path):
+    backend.exit_code = 3
+    event = await bias_event(ctx, tmp_path)
+    [ready] = await on_data_staged(event, ctx)
+    async with ctx.db.session() as session:
+        record = await ledger.get_ab(session, event.ab.ab_id)
+        [step] = await ledger.ab_history(session, event.ab.ab_id)
+    assert (record.state, record.reason) == (AbState.PROCESSED, ready.reason), "FAILED is the ingestor's to record"
+    assert (step.service, step.event_id) == ("processor@test", event.event_id)
 
 
 async def test_a_repeated_ab_is_served_from_the_job_store(ctx, backend, tmp_path):
@@ -97,10 +112,11 @@ async def test_a_failed_recipe_keeps_its_work_folder_and_is_not_remembered(ctx, 
 
 
 async def test_failed_work_folders_are_kept_up_to_the_bound(backend, tmp_path):
-    ctx = context_with(backend, tmp_path / "data", keep_failed=2)
+    ctx = await context_with(backend, tmp_path / "data", keep_failed=2)
     backend.exit_code = 3
     for _ in range(4):
         await on_data_staged(await bias_event(ctx, tmp_path), ctx)
+    await ctx.db.close()
     assert len(list((tmp_path / "data" / "work" / "failed").iterdir())) == 2
 
 

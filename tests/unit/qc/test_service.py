@@ -28,7 +28,7 @@ async def ctx(tmp_path):
     await upgrade_to_head(url)
     async with ArchiveDatabase(url) as db:
         store = LocalFileStore(tmp_path / "store")
-        yield QcContext(QcSettings(), store, db, DICTIONARY, load_all_thresholds(), QcCache(tmp_path / "qc-cache", store))
+        yield QcContext("qc@test", QcSettings(), store, db, DICTIONARY, load_all_thresholds(), QcCache(tmp_path / "qc-cache", store))
 
 
 def ab(night: date = date(2024, 3, 1)) -> AssociationBlock:
@@ -49,13 +49,12 @@ async def master_bias(ctx: QcContext, tmp_path: Path, **qc: object) -> Product:
     return Product(name=path.name, pro_catg="MASTER_BIAS_BLUE", kind="MCALIB", file=await ctx.store.put(path))
 
 
-async def test_a_failed_result_passes_through_with_its_reason_and_is_recorded(ctx):
+async def test_a_failed_result_passes_through_with_its_reason_unscored(ctx):
     event = ProductsReady(correlation_id=uuid.uuid4(), ab=ab(), status=ProcessStatus.FAILED, reason="esorex exit 1")
     [out] = await on_products_ready(event, ctx)
     assert (out.status, out.reason, out.scores, out.report) == (ProcessStatus.FAILED, "esorex exit 1", [], None)
     async with ctx.db.session() as session:
-        record = await get_ab(session, event.ab.ab_id)
-    assert (record.state, record.reason) == (AbState.PROCESSED, "esorex exit 1"), "FAILED is left to the ingestor"
+        assert await get_ab(session, event.ab.ab_id) is None, "the processor records PROCESSED; FAILED is the ingestor's"
 
 
 async def test_products_are_scored_stored_in_qc1_and_reported(ctx, tmp_path):
