@@ -128,11 +128,6 @@ class SdpRules(Rules):
     chips: dict[str, ChipRules]
     line_table_qc: LineTableKeys
 
-    def arm_of_chip(self, chip: str) -> str:
-        for arm, rules in self.arms.items():
-            if chip in rules.chips:
-                return arm
-        raise DataError(f"chip {chip} belongs to no arm of {SDP_FILE} ({self.instrument_mode})")
 
 
 def load_sdp_rules(instrument_mode: str) -> SdpRules:

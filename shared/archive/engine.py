@@ -20,10 +20,6 @@ def create_engine(url: str | URL) -> AsyncEngine:
     return create_async_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def is_sqlite(url: str | URL) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
-
-
 def _sqlite_engine(url: URL) -> AsyncEngine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)

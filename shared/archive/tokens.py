@@ -41,17 +41,6 @@ async def create_token(
     return token, secret
 
 
-async def verify_token(
-    session: AsyncSession, secret: str, scope: Scope, *, now: datetime | None = None
-) -> ApiToken | None:
-    """The token `secret` belongs to if it is valid now and grants `scope` (admin grants all);
-    None otherwise, whatever the reason, so callers cannot leak which check failed."""
-    token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
-    if token is None or not is_usable(token, now or utc_now()):
-        return None
-    return token if grants(token, scope) else None
-
-
 def is_usable(token: ApiToken, now: datetime) -> bool:
     if token.revoked_at is not None:
         return False

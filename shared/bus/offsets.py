@@ -22,10 +22,6 @@ class PartitionOffsets:
     def finished(self, offset: int) -> None:
         self._in_flight.discard(offset)
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._in_flight)
-
     def committable(self) -> int | None:
         """The offset to commit now, or None when it would not advance the last commit."""
         if self._next_after_seen is None:
