@@ -12,10 +12,10 @@ import pytest
 from services.fetcher.adapters.archive_files import ArchiveStager
 from services.fetcher.association import associate
 from services.fetcher.night import read_catalogue, read_nights
-from services.fetcher.rules import load_association_rules
 from services.fetcher.staging import stage_block
 from shared.contracts import ProcessingMode
 from shared.errors import DataError
+from shared.instruments.association import load_association_rules
 from shared.rawarchive.client import RawArchiveClient, open_archive
 from shared.rawarchive.interface import RawArchive
 from shared.rawarchive.settings import ArchiveClientSettings
