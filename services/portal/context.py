@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi.templating import Jinja2Templates
 
 from services.portal.adapters.files import ArchiveFileResolver
 from services.portal.settings import PortalSettings
+from services.portal.trends import TrendCache
 from shared.archive import ArchiveDatabase
 
 
@@ -17,3 +18,4 @@ class Portal:
     db: ArchiveDatabase
     files: ArchiveFileResolver
     templates: Jinja2Templates
+    trends: TrendCache = field(default_factory=TrendCache)

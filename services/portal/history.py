@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from shared.archive.ledger import NightSummary
-from shared.archive.models import AbState
+from shared.archive.models import AbState, Qc1Value
 
 DONE_STATES = (AbState.INGESTED, AbState.CERTIFIED)
 FAILED_STATES = (AbState.FAILED, AbState.REJECTED)
@@ -132,3 +132,21 @@ def dfos_fields(ab: dict[str, Any]) -> list[tuple[str, str]]:
     if ab.get("incomplete_reason"):
         fields.append(("INCOMPLETE_REASON", str(ab["incomplete_reason"])))
     return fields
+
+
+@dataclass(frozen=True)
+class QcSummary:
+    """An AB's QC values as a page shows them: scored ones first, unscored ones folded away."""
+
+    scored: list[Qc1Value]
+    unscored: list[Qc1Value]
+
+    @classmethod
+    def of(cls, values: list[Qc1Value]) -> QcSummary:
+        scored = sorted((v for v in values if v.score is not None), key=lambda v: (-(v.score or 0), v.parameter))
+        return cls(scored=scored, unscored=[v for v in values if v.score is None])
+
+    @property
+    def counts(self) -> ScoreSummary:
+        return ScoreSummary(green=sum(v.score == 0 for v in self.scored), red=sum(v.score == 1 for v in self.scored),
+                            grey=len(self.unscored))

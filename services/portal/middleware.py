@@ -1,11 +1,12 @@
-"""ASGI middleware: request metrics by route template, a cap on request body size, and checks of
-the request target (query string length, NUL characters)."""
+"""ASGI middleware: request metrics by route template, a cap on request body size, checks of
+the request target (query string length, NUL characters), the public origin of links, HEAD, and
+security headers."""
 
 from __future__ import annotations
 
 import json
 import time
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -139,3 +140,90 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return pending.pop(0) if pending else await receive()
 
     return replaying_receive
+
+
+class PublicOrigin:
+    """Every absolute URL the app builds (`url_for`, `request.base_url`, next-page links) comes from
+    the configured public origin, or else from the address the server listens on: the client's
+    Host header is replaced before any route sees it, so it is never reflected into a link."""
+
+    def __init__(self, app: ASGIApp, public_url: str | None) -> None:
+        self.app = app
+        parsed = urlsplit(public_url) if public_url else None
+        self.origin = (parsed.scheme, parsed.netloc) if parsed else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scheme, host = self.origin or (scope.get("scheme", "http"), listening_host(scope))
+            headers = [(name, value) for name, value in scope["headers"] if name != b"host"]
+            # In place: RequestMetrics reads the matched route from this same dict.
+            scope["scheme"] = scheme
+            scope["headers"] = [*headers, (b"host", host.encode("latin-1"))]
+        await self.app(scope, receive, send)
+
+
+def listening_host(scope: Scope) -> str:
+    server = scope.get("server")
+    if not server:
+        return "localhost"
+    host, port = server[0], server[1]
+    if ":" in host:
+        host = f"[{host}]"
+    default_port = 443 if scope.get("scheme") == "https" else 80
+    return host if port in (None, default_port) else f"{host}:{port}"
+
+
+class HeadAsGet:
+    """HEAD on every GET route (and static files): answered as GET, with the same headers and no body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        scope["method"] = "GET"
+        await self.app(scope, receive, send_headers_only)
+
+
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    b"content-security-policy": PAGE_POLICY.encode(),
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"same-origin",
+    b"x-frame-options": b"DENY",
+}
+
+
+class SecurityHeaders:
+    """CSP (own scripts, styles and images only; never framed), nosniff, Referrer-Policy and
+    X-Frame-Options on every response, errors included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                added = [(name, value) for name, value in SECURITY_HEADERS.items() if name not in present]
+                message = {**message, "headers": [*message.get("headers", []), *added]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

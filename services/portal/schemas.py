@@ -5,7 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from shared.archive.catalogue import MAX_PAGE_SIZE
+
+MAX_OFFSET = 10_000_000
 
 
 class Response(BaseModel):
@@ -97,3 +101,42 @@ class RequestAccepted(Response):
 class Health(Response):
     status: str = Field(examples=["ok"])
     database: str = Field(examples=["sqlite"])
+
+
+class ProductSearch(BaseModel):
+    """The product search's query parameters, shared by `/api/products` and the `/search` page. An
+    empty value (an empty form field) means the filter is not given."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: str | None = Field(default=None, max_length=255,
+                               description="Target name or its start; case, spaces and punctuation are ignored.")
+    ra: float | None = Field(default=None, ge=0, le=360, description="Cone centre RA [deg].")
+    dec: float | None = Field(default=None, ge=-90, le=90, description="Cone centre Dec [deg].")
+    radius: float | None = Field(default=None, gt=0, le=180, description="Cone radius [deg].")
+    wavelength_min_nm: float | None = Field(default=None, ge=0, le=1e6, description="Coverage overlaps from [nm].")
+    wavelength_max_nm: float | None = Field(default=None, ge=0, le=1e6, description="Coverage overlaps up to [nm].")
+    instrument: str | None = Field(default=None, max_length=32)
+    night_from: date | None = Field(default=None, description="First night, YYYY-MM-DD.")
+    night_to: date | None = Field(default=None, description="Last night, YYYY-MM-DD.")
+    min_snr: float | None = Field(default=None, ge=0, le=1e6)
+    release: str | None = Field(default=None, max_length=128)
+    include_obsolete: bool = Field(default=False, description="Also superseded and withdrawn versions.")
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[info.field_name].default
+        return value
+
+    @property
+    def given(self) -> bool:
+        """Whether any filter was given (a bare form shows no results)."""
+        return any(getattr(self, name) is not None for name in FILTERS)
+
+
+FILTERS = ("target", "ra", "dec", "radius", "wavelength_min_nm", "wavelength_max_nm", "instrument", "night_from",
+           "night_to", "min_snr", "release")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
+from services.portal.schemas import ProductSearch
 from shared.archive.catalogue import ProductQuery
 from shared.archive.geometry import Cone, angular_distance_deg
 from shared.archive.models import Product
@@ -30,40 +30,26 @@ def cone_of(ra: float | None, dec: float | None, radius: float | None) -> Cone |
         raise DataError(str(error)) from None
 
 
-def product_query(
-    *,
-    target: str | None,
-    ra: float | None,
-    dec: float | None,
-    radius: float | None,
-    wavelength_min_nm: float | None,
-    wavelength_max_nm: float | None,
-    instrument: str | None,
-    night_from: date | None,
-    night_to: date | None,
-    min_snr: float | None,
-    release: str | None,
-    include_obsolete: bool,
-    limit: int,
-    offset: int,
-) -> ProductQuery:
-    if wavelength_min_nm is not None and wavelength_max_nm is not None and wavelength_min_nm > wavelength_max_nm:
-        raise DataError(f"wavelength_min_nm {wavelength_min_nm} is above wavelength_max_nm {wavelength_max_nm}")
-    if night_from is not None and night_to is not None and night_from > night_to:
-        raise DataError(f"night_from {night_from} is after night_to {night_to}")
+def product_query(search: ProductSearch) -> ProductQuery:
+    if (search.wavelength_min_nm is not None and search.wavelength_max_nm is not None
+            and search.wavelength_min_nm > search.wavelength_max_nm):
+        raise DataError(f"wavelength_min_nm {search.wavelength_min_nm} is above wavelength_max_nm "
+                        f"{search.wavelength_max_nm}")
+    if search.night_from is not None and search.night_to is not None and search.night_from > search.night_to:
+        raise DataError(f"night_from {search.night_from} is after night_to {search.night_to}")
     return ProductQuery(
-        target=target.strip() if target else None,
-        cone=cone_of(ra, dec, radius),
-        wavelength_min_nm=wavelength_min_nm,
-        wavelength_max_nm=wavelength_max_nm,
-        instrument=instrument,
-        night_from=night_from,
-        night_to=night_to,
-        min_snr=min_snr,
-        release=release,
-        current_only=not include_obsolete,
-        limit=limit,
-        offset=offset,
+        target=search.target,
+        cone=cone_of(search.ra, search.dec, search.radius),
+        wavelength_min_nm=search.wavelength_min_nm,
+        wavelength_max_nm=search.wavelength_max_nm,
+        instrument=search.instrument,
+        night_from=search.night_from,
+        night_to=search.night_to,
+        min_snr=search.min_snr,
+        release=search.release,
+        current_only=not search.include_obsolete,
+        limit=search.limit,
+        offset=search.offset,
     )
 
 

@@ -16,11 +16,19 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.portal.adapters.files import ArchiveFileResolver
+from services.portal.ancillary import without_server_paths
 from services.portal.context import Portal
 from services.portal.dependencies import PortalDep
 from services.portal.history import ScoreSummary
-from services.portal.middleware import BodySizeLimit, RequestMetrics, RequestTargetLimits
-from services.portal.routes import history, products, requests, ssa
+from services.portal.middleware import (
+    BodySizeLimit,
+    HeadAsGet,
+    PublicOrigin,
+    RequestMetrics,
+    RequestTargetLimits,
+    SecurityHeaders,
+)
+from services.portal.routes import docs, history, pages, products, requests, ssa
 from services.portal.schemas import Health
 from services.portal.settings import PortalSettings
 from shared import __version__
@@ -30,7 +38,8 @@ from shared.errors import DataError, TransientError
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-HISTORY_PREFIX = "/history"
+# Pages for people: their errors are pages too when a browser asks.
+HTML_PREFIXES = ("/history", "/search", "/products/")
 
 
 def create_app(settings: PortalSettings) -> FastAPI:
@@ -40,17 +49,25 @@ def create_app(settings: PortalSettings) -> FastAPI:
         description="Search and download phoenix's archive products (JSON API and IVOA SSAP 1.1), "
         "follow the processing history, and submit date requests.",
         lifespan=_lifespan(settings),
+        docs_url=None,
+        redoc_url=None,
     )
+    app.include_router(pages.router)
+    app.include_router(docs.router)
     app.include_router(products.router)
     app.include_router(requests.router)
     app.include_router(ssa.router)
     app.include_router(history.router)
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["operations"])
     app.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"], include_in_schema=False)
+    app.mount(docs.ASSETS_PREFIX, StaticFiles(directory=docs.swagger_ui_folder()), name="swagger")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _add_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTargetLimits)
+    app.add_middleware(PublicOrigin, public_url=str(settings.public_url) if settings.public_url else None)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics)
     return app
 
@@ -79,6 +96,7 @@ def _lifespan(settings: PortalSettings):
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["score_summary"] = ScoreSummary.of
+    templates.env.filters["public"] = without_server_paths
     return templates
 
 
@@ -98,11 +116,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        if _wants_html(request):
+            return _html_error(request, 422, validation_message(error))
         return JSONResponse({"detail": validation_message(error), "errors": _plain(error)}, status_code=422)
 
     @app.exception_handler(DataError)
-    async def bad_data(request: Request, error: DataError) -> JSONResponse:
+    async def bad_data(request: Request, error: DataError) -> Response:
+        if _wants_html(request):
+            return _html_error(request, 400, str(error))
         return JSONResponse({"detail": str(error)}, status_code=400)
 
     @app.exception_handler(TransientError)
@@ -122,7 +144,9 @@ def _plain(error: RequestValidationError) -> list[dict[str, object]]:
 
 
 def _wants_html(request: Request) -> bool:
-    return request.url.path.startswith(HISTORY_PREFIX) and "text/html" in request.headers.get("accept", "")
+    path = request.url.path
+    page = path == "/" or path.startswith(HTML_PREFIXES)
+    return page and "text/html" in request.headers.get("accept", "")
 
 
 def _html_error(request: Request, status: int, message: str) -> Response:

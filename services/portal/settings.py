@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AnyHttpUrl, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.archive.settings import SQLITE_FILE_NAME, sqlite_url
@@ -31,6 +31,18 @@ class PortalSettings(BaseSettings):
         default=None, description="Broker for POST /api/requests; without it the route answers 503."
     )
     migrate: bool = Field(default=True, description="Bring the database schema to head at start-up.")
+    public_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="Scheme, host and port people reach the portal at (e.g. https://archive.example.org); "
+        "every absolute link is built from it. Unset: the address the portal listens on. Never the Host header.",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin_only(cls, url: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if url is not None and ((url.path or "/") != "/" or url.query or url.fragment):
+            raise ValueError(f"public_url {url} must be scheme://host[:port] only, without a path or query")
+        return url
 
     @property
     def archive_root(self) -> Path:

@@ -82,7 +82,7 @@ class AddedProduct:
 @dataclass(frozen=True)
 class ProductQuery:
     target: str | None = None
-    """Target name, matched without regard to case."""
+    """Target name or its start; case, spaces and punctuation do not matter."""
     cone: Cone | None = None
     wavelength_min_nm: float | None = None
     wavelength_max_nm: float | None = None
@@ -182,12 +182,27 @@ async def search_products(session: AsyncSession, query: ProductQuery) -> Product
     return ProductPage(list((await session.scalars(statement)).all()), total or 0)
 
 
+def target_key(name: str) -> str:
+    """A target name as search compares it: lower-case letters and digits ("HD 20794" → "hd20794")."""
+    return "".join(character for character in name.casefold() if character.isalnum())
+
+
+def target_prefix_conditions(target: str) -> list[ColumnElement[bool]]:
+    """Targets whose key starts with the key of `target`, as a range of the indexed key column
+    ("HD" finds "HD 20794" and "hd-1"); a target without letters or digits finds nothing."""
+    key = target_key(target)
+    if not key:
+        return [Product.target_key.is_(None)]
+    following = key[:-1] + chr(ord(key[-1]) + 1)
+    return [Product.target_key >= key, Product.target_key < following]
+
+
 def product_conditions(query: ProductQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.current_only:
         conditions.append(Product.status == ProductStatus.CURRENT)
     if query.target is not None:
-        conditions.append(func.lower(Product.target_name) == query.target.lower())
+        conditions.extend(target_prefix_conditions(query.target))
     if query.cone is not None:
         conditions.extend(cone_conditions(query.cone))
     if query.wavelength_min_nm is not None:
@@ -255,6 +270,7 @@ def _product_row(new: NewProduct, lineage: str, at: datetime, previous: Product 
         instrument=new.instrument,
         night=new.night,
         target_name=new.target_name,
+        target_key=target_key(new.target_name),
         ra=ra,
         dec=new.dec,
         x=x,

@@ -46,6 +46,8 @@ AutoId = BigInteger().with_variant(Integer(), "sqlite")
 AB_ID = String(200)
 PRODUCT_ID = String(64)
 SHA256 = String(64)
+# Byte order on PostgreSQL too, so a prefix range of target keys is an index range in every locale.
+TARGET_KEY = String(255).with_variant(String(255, collation="C"), "postgresql")
 CURRENT_ONLY = text("status = 'CURRENT'")
 
 
@@ -238,6 +240,7 @@ class Product(Base):
         Index(None, "night"),
         Index(None, "ab_id"),
         Index(None, "release_name"),
+        Index(None, "target_key"),
         # The guard against two CURRENT versions of one product, even under concurrent ingestion.
         Index(
             "uq_products_lineage_current",
@@ -256,6 +259,9 @@ class Product(Base):
     instrument: Mapped[str] = mapped_column(String(32))
     night: Mapped[date | None] = mapped_column(Date)
     target_name: Mapped[str] = mapped_column(String(255), default="")
+    target_key: Mapped[str] = mapped_column(
+        TARGET_KEY, default="", comment="target_name in lower-case letters and digits only, for prefix search."
+    )
     ra: Mapped[float | None] = mapped_column(Float, comment="ICRS right ascension [deg].")
     dec: Mapped[float | None] = mapped_column(Float, comment="ICRS declination [deg].")
     x: Mapped[float | None] = mapped_column(Float, comment="Unit vector of (ra, dec), for cone search.")

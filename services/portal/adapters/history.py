@@ -4,9 +4,10 @@ SQLAlchemy selects)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.archive.models import AbRecord, Product, Qc1Value, Request
@@ -78,9 +79,34 @@ async def instrument_modes(session: AsyncSession) -> list[str]:
     statement = select(AbRecord.instrument_mode).distinct().order_by(AbRecord.instrument_mode)
     return list((await session.scalars(statement)).all())
 
-async def parameters_of_mode(session: AsyncSession, instrument_mode: str) -> list[str]:
+@dataclass(frozen=True)
+class ParameterLine:
+    """One QC parameter of one RAW_TYPE over every night: what the QC-trends page lists."""
+
+    raw_type: str
+    parameter: str
+    unit: str
+    measured: int
+    ok: int
+    outliers: int
+    first_night: date
+    last_night: date
+
+
+async def parameter_lines(session: AsyncSession, instrument_mode: str) -> list[ParameterLine]:
     statement = (
-        select(Qc1Value.parameter).where(Qc1Value.instrument_mode == instrument_mode).distinct()
-        .order_by(Qc1Value.parameter)
+        select(
+            Qc1Value.raw_type, Qc1Value.parameter, func.max(Qc1Value.unit), func.count(Qc1Value.value),
+            func.sum(case((Qc1Value.score == 0, 1), else_=0)), func.sum(case((Qc1Value.score == 1, 1), else_=0)),
+            func.min(Qc1Value.night), func.max(Qc1Value.night),
+        )
+        .where(Qc1Value.instrument_mode == instrument_mode)
+        .group_by(Qc1Value.raw_type, Qc1Value.parameter)
+        .order_by(Qc1Value.raw_type, Qc1Value.parameter)
     )
-    return list((await session.scalars(statement)).all())
+    return [ParameterLine(*row) for row in await session.execute(statement)]
+
+
+async def newest_qc1_row(session: AsyncSession) -> int:
+    """The highest QC1 row id: it grows whenever a night's QC is recorded (an index look-up)."""
+    return await session.scalar(select(func.max(Qc1Value.id))) or 0

@@ -16,14 +16,13 @@ from services.portal.adapters import history as queries
 from services.portal.dependencies import PortalDep, SessionDep, requires
 from services.portal.history import (
     NightLine,
+    QcSummary,
     association_lines,
     dfos_fields,
     night_line,
     score_tone,
     state_tone,
 )
-from services.portal.thresholds import bands_for
-from services.portal.trend import trend_png
 from shared.archive import catalogue, ledger, qc1, releases, reviews
 from shared.archive.models import Scope
 from shared.instruments import known_modes
@@ -33,7 +32,6 @@ router = APIRouter(prefix="/history", tags=["history"], dependencies=[Depends(re
 MODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 PARAMETER = re.compile(r"[A-Za-z0-9_.?*-]{1,128}")
 NIGHTS_SHOWN = 90
-EARLIEST_NIGHT = date(1990, 1, 1)
 # Release descriptions are written by people here, but raw HTML is still not passed through.
 MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
@@ -86,7 +84,7 @@ async def ab_cover_sheet(ab_id: str, request: Request, portal: PortalDep, sessio
         dfos=dfos_fields(record.ab),
         associations=association_lines(record.ab),
         transitions=await ledger.ab_history(session, ab_id),
-        qc_values=await qc1.qc1_of_ab(session, ab_id),
+        qc=QcSummary.of(await qc1.qc1_of_ab(session, ab_id)),
         products=[p for p in detailed if p is not None],
         versions=versions,
         review=review,
@@ -105,33 +103,37 @@ async def ab_qc_report(ab_id: str, portal: PortalDep, session: SessionDep) -> Fi
 
 
 @router.get("/qc/{mode}", response_class=HTMLResponse, summary="QC parameters of a mode, with trend plots")
-async def qc_parameters(mode: str, request: Request, portal: PortalDep, session: SessionDep) -> HTMLResponse:
+async def qc_parameters(
+    mode: str, request: Request, portal: PortalDep, session: SessionDep,
+    raw_type: Annotated[str | None, Query(max_length=64, description="Show the plots of this RAW_TYPE.")] = None,
+) -> HTMLResponse:
     _check_mode(mode)
-    parameters = await queries.parameters_of_mode(session, mode)
-    return _page(request, portal, "qc.html", mode=mode, parameters=parameters)
+    lines = await portal.trends.parameters(session, mode)
+    raw_types = sorted({line.raw_type for line in lines})
+    raw_type = raw_type or None
+    if raw_type is not None and raw_type not in raw_types:
+        raise HTTPException(404, f"no QC parameter of RAW_TYPE {raw_type!r} in {mode}")
+    return _page(request, portal, "qc.html", mode=mode, lines=lines, raw_types=raw_types, shown=raw_type)
 
 
-@router.get("/qc/{mode}/{parameter}", summary="Trend plot (PNG) of a QC parameter over nights",
+@router.get("/qc/{mode}/{parameter}", summary="Trend plot (PNG) of a QC parameter over every night, per RAW_TYPE",
             responses={200: {"content": {"image/png": {}}}})
 async def qc_trend(
     mode: str,
     parameter: str,
+    portal: PortalDep,
     session: SessionDep,
-    night_from: Annotated[date, Query()] = EARLIEST_NIGHT,
-    night_to: Annotated[date | None, Query()] = None,
-    raw_type: Annotated[str | None, Query(max_length=64)] = None,
+    raw_type: Annotated[str | None, Query(max_length=64, description="Only this RAW_TYPE (one panel).")] = None,
 ) -> Response:
     _check_mode(mode)
     if PARAMETER.fullmatch(parameter) is None:
         raise HTTPException(404, f"no QC parameter {parameter!r}")
-    last = night_to or date.today()
-    if night_from > last:
-        raise HTTPException(422, f"night_from {night_from} is after night_to {last}")
-    values = await qc1.parameter_trend(session, mode, parameter, night_from=night_from, night_to=last,
-                                       raw_type=raw_type)
-    title = f"{mode} · {parameter}" + (f" · {raw_type}" if raw_type else "")
-    png = trend_png(title, values, bands_for(mode, parameter))
-    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=60"})
+    raw_type = raw_type or None  # an empty form value means every RAW_TYPE
+    png = await portal.trends.png(session, mode, parameter, raw_type)
+    if png is None:
+        which = f" of RAW_TYPE {raw_type!r}" if raw_type else ""
+        raise HTTPException(404, f"no QC parameter {parameter!r}{which} in {mode}")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/{mode}", response_class=HTMLResponse, summary="Every night of one instrument mode")

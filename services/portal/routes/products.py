@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 
+from services.portal.ancillary import TEXT_KINDS, without_server_paths
 from services.portal.dependencies import PortalDep, SessionDep, requires
 from services.portal.schemas import (
     AncillaryEntry,
     ProcessingEntry,
     ProductDetail,
     ProductLinks,
+    ProductSearch,
     ProductSummary,
     ProvenanceEntry,
     SearchPage,
     VersionEntry,
 )
 from services.portal.search import distance_from, is_product_id, product_query
-from shared.archive.catalogue import MAX_PAGE_SIZE, get_product, search_products, versions_of
+from shared.archive.catalogue import get_product, search_products, versions_of
 from shared.archive.models import Product, Scope
 
 logger = logging.getLogger(__name__)
@@ -30,40 +31,20 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/products", tags=["products"])
 
 FITS_MEDIA_TYPE = "application/fits"
-MAX_OFFSET = 10_000_000
 
 
 @router.get("", response_model=SearchPage, dependencies=[Depends(requires(Scope.READ))])
 async def search(
-    request: Request,
-    session: SessionDep,
-    target: Annotated[str | None, Query(max_length=255, description="Target name, any case.")] = None,
-    ra: Annotated[float | None, Query(ge=0, le=360, description="Cone centre RA [deg].")] = None,
-    dec: Annotated[float | None, Query(ge=-90, le=90, description="Cone centre Dec [deg].")] = None,
-    radius: Annotated[float | None, Query(gt=0, le=180, description="Cone radius [deg].")] = None,
-    wavelength_min_nm: Annotated[float | None, Query(ge=0, le=1e6, description="Coverage overlaps from [nm].")] = None,
-    wavelength_max_nm: Annotated[float | None, Query(ge=0, le=1e6, description="Coverage overlaps up to [nm].")] = None,
-    instrument: Annotated[str | None, Query(max_length=32)] = None,
-    night_from: Annotated[date | None, Query(description="First night, YYYY-MM-DD.")] = None,
-    night_to: Annotated[date | None, Query(description="Last night, YYYY-MM-DD.")] = None,
-    min_snr: Annotated[float | None, Query(ge=0, le=1e6)] = None,
-    release: Annotated[str | None, Query(max_length=128)] = None,
-    include_obsolete: Annotated[bool, Query(description="Also superseded and withdrawn versions.")] = False,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    request: Request, session: SessionDep, parameters: Annotated[ProductSearch, Query()]
 ) -> SearchPage:
     """Products matching every given filter: nearest first in a cone search, newest first otherwise."""
-    query = product_query(
-        target=target, ra=ra, dec=dec, radius=radius, wavelength_min_nm=wavelength_min_nm,
-        wavelength_max_nm=wavelength_max_nm, instrument=instrument, night_from=night_from, night_to=night_to,
-        min_snr=min_snr, release=release, include_obsolete=include_obsolete, limit=limit, offset=offset,
-    )
+    query = product_query(parameters)
     page = await search_products(session, query)
     base = str(request.base_url)
     summaries = [summary_of(p, base, distance_from(query.cone, p)) for p in page.products]
-    following = offset + limit
+    following = query.offset + query.limit
     next_url = str(request.url.include_query_params(offset=following)) if following < page.total else None
-    return SearchPage(total=page.total, limit=limit, offset=offset, products=summaries, next=next_url)
+    return SearchPage(total=page.total, limit=query.limit, offset=query.offset, products=summaries, next=next_url)
 
 
 @router.get("/{product_id}", response_model=ProductDetail, dependencies=[Depends(requires(Scope.READ))])
@@ -114,13 +95,17 @@ async def download(product_id: str, portal: PortalDep, session: SessionDep) -> F
 
 
 @router.get("/{product_id}/files/{name}", dependencies=[Depends(requires(Scope.READ))])
-async def ancillary(product_id: str, name: str, portal: PortalDep, session: SessionDep) -> FileResponse:
-    """An ancillary file of a product (preview, QC report, processing log), by its catalogued name."""
+async def ancillary(product_id: str, name: str, portal: PortalDep, session: SessionDep) -> Response:
+    """An ancillary file of a product (preview, QC report, processing log), by its catalogued name.
+    A processing log is public, so the server's folders are cut from the paths it mentions."""
     product = await _product_or_404(session, product_id)
     entry = next((f for f in product.files if f.name == name), None)
     path = portal.files.path_of(entry.uri) if entry is not None else None
-    if path is None:
+    if entry is None or path is None:
         raise HTTPException(404, f"product {product_id} has no file {name!r}")
+    if entry.kind in TEXT_KINDS:
+        text = without_server_paths(path.read_text(errors="replace"))
+        return PlainTextResponse(text, headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}"})
     return FileResponse(path, filename=name, content_disposition_type="inline")
 
 

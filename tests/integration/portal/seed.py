@@ -54,6 +54,9 @@ class Spectrum:
     ab_id: str = "UVES_ECHELLE.2024-03-01.SCI_POINT_BLUE.0001"
     raw_name: str | None = None
     content: bytes | None = None
+    log: str | None = None
+    preview: bytes = PNG_BYTES
+    """A processing log to catalogue with the product (as the ingestor does with the recipe's log)."""
 
 
 def product_id(index: int) -> str:
@@ -65,8 +68,12 @@ async def add_spectrum(db: ArchiveDatabase, archive_root: Path, spectrum: Spectr
     files = ArchiveFiles(archive_root)
     content = spectrum.content or f"SIMPLE  = T / {spectrum.product_id}".ljust(2880).encode()
     archived = files.put(_temporary(archive_root, content), f"{spectrum.product_id}.fits")
-    preview = files.put(_temporary(archive_root, PNG_BYTES), f"{spectrum.product_id}.preview.png")
+    preview = files.put(_temporary(archive_root, spectrum.preview), f"{spectrum.product_id}.preview.png")
     raw = spectrum.raw_name or f"UVES.{spectrum.product_id}.raw.fits"
+    ancillary = [AncillaryFile("PREVIEW", "preview.png", preview.uri, preview.size_bytes)]
+    if spectrum.log is not None:
+        log = files.put(_temporary(archive_root, spectrum.log.encode()), f"{spectrum.product_id}.log")
+        ancillary.append(AncillaryFile("LOG", "esorex.log", log.uri, log.size_bytes))
     new = NewProduct(
         product_id=spectrum.product_id, ab_id=spectrum.ab_id, instrument="UVES", prodcatg="SCIENCE.SPECTRUM",
         access_uri=archived.uri, sha256=archived.sha256, file_size_bytes=archived.size_bytes,
@@ -76,7 +83,7 @@ async def add_spectrum(db: ArchiveDatabase, archive_root: Path, spectrum: Spectr
         t_min=spectrum.t_min, t_max=spectrum.t_min + 0.02, exposure_seconds=1800.0,
         wavelength_min_nm=spectrum.wavelength_nm[0], wavelength_max_nm=spectrum.wavelength_nm[1],
         resolving_power=40000.0, snr=spectrum.snr, release_name=RELEASE,
-        files=(AncillaryFile("PREVIEW", "preview.png", preview.uri, preview.size_bytes),),
+        files=tuple(ancillary),
     )
     async with db.session() as session:
         await add_product(session, new, at=INGESTED_AT)

@@ -73,9 +73,34 @@ async def test_qc_trend_plot_is_a_png(client, db) -> None:
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
     image = imread(io.BytesIO(response.content), format="png")
     assert image.shape[1] > 600 and np.std(image) > 0.01
-    bands = await client.get(f"/history/qc/{MODE}/QC.OUT1.RON.MASTER", params={"night_from": "2024-01-01"})
-    assert bands.status_code == 200 and bands.content.startswith(b"\x89PNG")
+    unmeasured = await client.get(f"/history/qc/{MODE}/QC.OUT1.RON.MASTER")
+    assert unmeasured.status_code == 404, "a parameter with thresholds but no value in the archive draws nothing"
     assert "QC.PARAM0" in (await client.get(f"/history/qc/{MODE}")).text
-    bad_range = await client.get(f"/history/qc/{MODE}/QC.PARAM0", params={"night_from": "2025-01-01",
-                                                                          "night_to": "2024-01-01"})
-    assert bad_range.status_code == 422
+
+
+async def test_qc_trends_are_drawn_once_per_state_of_the_data(client, db, app) -> None:
+    """A second view, any query parameter, an unknown parameter or RAW_TYPE: nothing is drawn again;
+    a new night's QC makes the plots current."""
+    await seed_night(db, NIGHT)
+    trends = app.state.portal.trends
+    trends.recheck_seconds = 0
+    first = await client.get(f"/history/qc/{MODE}/QC.PARAM0")
+    assert first.status_code == 200 and trends.drawn == 1
+    for params in ({}, {"night_from": "2024-01-01"}, {"night_to": "2030-01-01", "nocache": "1"}, {"x": "y"}):
+        again = await client.get(f"/history/qc/{MODE}/QC.PARAM0", params=params)
+        assert again.content == first.content
+    assert (await client.get(f"/history/qc/{MODE}/QC.NO.SUCH")).status_code == 404
+    assert (await client.get(f"/history/qc/{MODE}/QC.PARAM0", params={"raw_type": "NOPE"})).status_code == 404
+    assert trends.drawn == 1
+    await seed_night(db, NIGHT + timedelta(days=1))
+    assert (await client.get(f"/history/qc/{MODE}/QC.PARAM0")).status_code == 200 and trends.drawn == 2
+
+
+async def test_qc_trends_page_lists_parameters_per_raw_type(client, db) -> None:
+    await seed_night(db, NIGHT)
+    page = await client.get(f"/history/qc/{MODE}", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "QC.PARAM0" in page.text and "<img" not in page.text
+    assert "raw_type=BIAS_BLUE" in page.text and "raw_type=FLAT_BLUE" in page.text
+    plots = await client.get(f"/history/qc/{MODE}", params={"raw_type": "BIAS_BLUE"})
+    assert plots.status_code == 200 and "<img" in plots.text
+    assert (await client.get(f"/history/qc/{MODE}", params={"raw_type": "NOPE"})).status_code == 404

@@ -7,11 +7,13 @@ from collections import Counter
 from datetime import date
 
 import numpy as np
+from matplotlib.dates import date2num
+from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 from services.portal.history import ScoreSummary, association_lines, dfos_fields, night_line, state_tone
 from services.portal.thresholds import bands_for
-from services.portal.trend import trend_png
+from services.portal.trend import date_axis, trend_png
 from shared.archive.ledger import NightSummary
 from shared.archive.models import AbState, Qc1Value
 
@@ -48,9 +50,28 @@ def test_threshold_bands_come_from_the_instrument_data() -> None:
 
 
 def test_trend_plot_draws_points_and_bands() -> None:
-    values = [Qc1Value(night=date(2024, 3, d), value=1.0 + d / 10, unit="ADU", score=0 if d % 3 else 1)
-              for d in range(1, 20)]
+    values = [Qc1Value(night=date(2024, 3, d), value=1.0 + d / 10, unit="ADU", score=0 if d % 3 else 1,
+                       raw_type="BIAS_BLUE", product="MASTER_BIAS_BLUE") for d in range(1, 20)]
     png = trend_png("UVES_ECHELLE · RON", values, bands_for("UVES_ECHELLE", "QC.OUT1.RON.MASTER"))
     image = imread(io.BytesIO(png), format="png")
-    assert image.shape[:2] == (360, 900) and np.std(image) > 0.01
+    assert image.shape[1] == 900 and np.std(image) > 0.01
     assert trend_png("empty", [], []).startswith(b"\x89PNG")
+
+
+def test_each_raw_type_gets_its_own_axis() -> None:
+    bias = [Qc1Value(night=date(2024, 3, d), value=170.0 + d, unit="ADU", score=0, raw_type="BIAS_BLUE",
+                     product="MASTER_BIAS_BLUE") for d in range(1, 5)]
+    flat = [Qc1Value(night=date(2024, 3, d), value=21000.0 + d, unit="ADU", score=0, raw_type="FLAT_BLUE",
+                     product="MASTER_FLAT_BLUE") for d in range(1, 5)]
+    one = imread(io.BytesIO(trend_png("level", bias, [])), format="png")
+    two = imread(io.BytesIO(trend_png("level", bias + flat, [])), format="png")
+    assert two.shape[0] > 1.7 * one.shape[0], "bias and flat levels are drawn on two panels, one above the other"
+
+
+def test_one_night_is_shown_as_one_night() -> None:
+    """One tick labelled with the night (matplotlib's own date ticks would cut the day into hours)."""
+    axes = Figure().add_subplot()
+    date_axis(axes, date(2015, 2, 23), date(2015, 2, 23))
+    ticks = axes.xaxis.get_major_locator()()
+    assert list(ticks) == [date2num(date(2015, 2, 23))]
+    assert axes.xaxis.get_major_formatter()(ticks[0], 0) == "2015-02-23"

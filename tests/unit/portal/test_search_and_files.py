@@ -7,12 +7,10 @@ from pathlib import Path
 import pytest
 
 from services.portal.adapters.files import ArchiveFileResolver
+from services.portal.schemas import ProductSearch
 from services.portal.search import cone_of, is_product_id, product_query
+from shared.archive.catalogue import target_key
 from shared.errors import DataError
-
-DEFAULTS = dict(target=None, ra=None, dec=None, radius=None, wavelength_min_nm=None, wavelength_max_nm=None,
-                instrument=None, night_from=None, night_to=None, min_snr=None, release=None,
-                include_obsolete=False, limit=100, offset=0)
 
 
 def test_a_cone_needs_all_three_values() -> None:
@@ -23,13 +21,25 @@ def test_a_cone_needs_all_three_values() -> None:
 
 
 def test_current_only_by_default() -> None:
-    assert product_query(**DEFAULTS).current_only
-    assert not product_query(**{**DEFAULTS, "include_obsolete": True}).current_only
+    assert product_query(ProductSearch()).current_only
+    assert not product_query(ProductSearch(include_obsolete=True)).current_only
 
 
 def test_inverted_ranges_are_refused() -> None:
     with pytest.raises(DataError):
-        product_query(**{**DEFAULTS, "wavelength_min_nm": 500.0, "wavelength_max_nm": 400.0})
+        product_query(ProductSearch(wavelength_min_nm=500.0, wavelength_max_nm=400.0))
+
+
+def test_empty_form_fields_are_absent_filters() -> None:
+    search = ProductSearch.model_validate({"target": "", "ra": " ", "night_from": "", "limit": ""})
+    assert (search.target, search.ra, search.night_from, search.limit) == (None, None, None, 100)
+    assert not search.given and ProductSearch(target="HD").given
+
+
+@pytest.mark.parametrize(("name", "key"), [("HD 20794", "hd20794"), ("hd-20794", "hd20794"), ("  ", ""),
+                                           ("Alpha Cen A", "alphacena"), ("NGC 6397 #12", "ngc639712")])
+def test_target_keys_keep_letters_and_digits_in_lower_case(name: str, key: str) -> None:
+    assert target_key(name) == key
 
 
 @pytest.mark.parametrize(("text", "valid"), [
