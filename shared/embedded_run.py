@@ -70,7 +70,7 @@ def embedded_chain(data_dir: Path, archive: str, processor_concurrency: int) -> 
 
 
 def _archive_url(archive: str, logs: Path, children: list[ChildProcess]) -> str:
-    if archive.startswith(("http://", "https://")):
+    if archive.startswith(("http://", "https://", "eso:")):
         return archive.rstrip("/")
     root = Path(archive).expanduser()
     if not root.is_dir():

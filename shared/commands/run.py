@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("night", type=date.fromisoformat, help="observing night YYYY-MM-DD (evening date)")
     parser.add_argument("--to", dest="night_to", type=date.fromisoformat, default=None, help="last night of a range")
     parser.add_argument("--mode", type=ProcessingMode, choices=list(ProcessingMode), default=ProcessingMode.IDP)
-    parser.add_argument("--archive", required=True, help="raw-data archive URL, or a folder to serve locally")
+    parser.add_argument("--archive", required=True,
+                        help="raw-data archive: a folder to serve locally, a phoenix archive URL, "
+                        "eso: (ESO's Science Archive) or eso:BASE (ESO's interface under BASE)")
     parser.add_argument("--data", type=Path, default=Path("data"), help="database, file store and logs (default ./data)")
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")

@@ -16,8 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tools.simulator.instrument import Arm, Chip, Setting
 
-PARANAL_LATITUDE_DEG = -24.6270
-PARANAL_LONGITUDE_DEG = -70.4040
+# Values as real UVES raw frames carry them (seen in the headers of ESO's real UVES products,
+# ../shared/reference/eso-real/mnlup_r.*: they keep the raw frame's keywords).
+PARANAL_LATITUDE_DEG = -24.6272
+PARANAL_LONGITUDE_DEG = -70.4048
+READ_SPEED = "1pt/50kHz/lg"
+"""DET.READ.SPEED: real frames write `<ports>pt/<pixel rate>/<gain>` ('1pt/50kHz/hg'); low gain here,
+as the simulated chips' gains and DET.READ.CLOCK say."""
+CAMERA_TEMPERATURES_C = {1: 13.7, 2: 13.4, 31: 15.1}
+"""INS.TEMPi.MEAN the pipeline reads: blue camera, red camera, iodine cell; real frames carry all three."""
 PARANAL_ELEVATION_M = 2648.0
 CALIBRATION_PROGRAMME = "60.A-9022(C)"
 
@@ -41,7 +48,7 @@ DPR: dict[FrameKind, tuple[str, str, str, str]] = {
     FrameKind.SCIENCE: ("SCIENCE", "OBJECT,POINT", "ECHELLE", "obs_exp"),
 }
 
-# Slit per arm: (slit unit number, length arcsec, pixel scale arcsec/px, temperature sensor).
+# Slit per arm: (slit unit number, length arcsec, pixel scale arcsec/px, its camera's temperature sensor).
 SLIT: dict[Arm, tuple[int, float, float, int]] = {
     Arm.BLUE: (2, 8.0, 0.215, 1),
     Arm.RED: (3, 12.0, 0.155, 2),
@@ -197,7 +204,7 @@ def _add_telescope(header: fits.Header, exposure: Exposure) -> None:
 def _add_instrument(header: fits.Header, exposure: Exposure) -> None:
     setting = exposure.setting
     arm = setting.arm
-    slit_unit, slit_length, pixscale, temp_sensor = SLIT[arm]
+    slit_unit, slit_length, pixscale, _ = SLIT[arm]
     grating = 1 if arm is Arm.BLUE else 2
     width = exposure.slit_width_arcsec if exposure.kind is not FrameKind.ORDER_DEFINITION else 0.4
     header["HIERARCH ESO INS ID"] = ("UVES/1.46", "instrument ID")
@@ -217,7 +224,8 @@ def _add_instrument(header: fits.Header, exposure: Exposure) -> None:
     if arm is Arm.RED:
         header["HIERARCH ESO INS SLIT3 MODE"] = ("SLIT", "slit mode")
         header["HIERARCH ESO INS SLIT3 PLATE"] = (1, "slit plate number")
-    header[f"HIERARCH ESO INS TEMP{temp_sensor} MEAN"] = (11.9, "average temperature [C]")
+    for sensor, celsius in CAMERA_TEMPERATURES_C.items():
+        header[f"HIERARCH ESO INS TEMP{sensor} MEAN"] = (celsius, "average temperature [C]")
     header["HIERARCH ESO INS SENS26 MEAN"] = (743.2, "average pressure [hPa]")
     lamp = LAMP_NAME.get(exposure.kind)
     header["HIERARCH ESO INS LAMP1 NAME"] = (lamp or "", "lamp name")
@@ -236,15 +244,16 @@ def _add_detector(header: fits.Header, exposure: Exposure) -> None:
     header["HIERARCH ESO DET CHIPS"] = (len(chips), "number of chips in the mosaic")
     header["HIERARCH ESO DET OUTPUTS"] = (len(chips), "number of outputs")
     header["HIERARCH ESO DET READ MODE"] = ("normal", "readout method")
-    header["HIERARCH ESO DET READ SPEED"] = ("50kHz/2pts/low", "readout speed")
+    header["HIERARCH ESO DET READ SPEED"] = (READ_SPEED, "readout speed")
     header["HIERARCH ESO DET READ CLOCK"] = ("50kHz/1port/low_gain", "readout clock pattern")
     header["HIERARCH ESO DET WIN1 STRX"] = (1, "lower left pixel in x")
     header["HIERARCH ESO DET WIN1 STRY"] = (1, "lower left pixel in y")
+    # Binned, as real frames count them (2x2 blue: 1074 x 1500).
     header["HIERARCH ESO DET WIN1 NX"] = (
-        chips[0].nx + chips[0].prescan + chips[0].overscan,
+        (chips[0].nx + chips[0].prescan + chips[0].overscan) // setting.binx,
         "pixels along x",
     )
-    header["HIERARCH ESO DET WIN1 NY"] = (chips[0].ny, "pixels along y")
+    header["HIERARCH ESO DET WIN1 NY"] = (chips[0].ny // setting.biny, "pixels along y")
     header["HIERARCH ESO DET WIN1 BINX"] = (setting.binx, "binning factor along x")
     header["HIERARCH ESO DET WIN1 BINY"] = (setting.biny, "binning factor along y")
     header["HIERARCH ESO DET WIN1 DIT1"] = (exposure.exptime_s, "actual integration time")
