@@ -64,7 +64,7 @@ async def _associate_nights(args: argparse.Namespace, first: date, last: date) -
     rule_set = rules.rule_set_for(first)
     classifier = load_classifier(args.instrument_mode)
     async with open_archive(ArchiveClientSettings(url=args.archive)) as client:
-        frames = await read_nights(client, rules.instrument, first, last, classifier, rule_set)
+        frames = await read_nights(client, rules.instrument, first, last, classifier, rule_set, ProcessingMode(args.mode))
         catalogue = await read_catalogue(client, rules.instrument, frames, ProcessingMode(args.mode))
     return frames, associate(frames.frames, catalogue, ProcessingMode(args.mode), rules, rule_set)
 

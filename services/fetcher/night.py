@@ -6,6 +6,7 @@ read for its category, is UNCLASSIFIED with the reason; the rest of the night go
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +20,8 @@ from shared.rawarchive.models import CalibInfo, RawFileInfo
 
 if TYPE_CHECKING:
     from shared.rawarchive.interface import RawArchive
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +77,17 @@ async def read_nights(
     last: date,
     classifier: Classifier,
     rule_set: RuleSet,
+    mode: ProcessingMode = ProcessingMode.IDP,
 ) -> NightFrames:
-    """List the nights `first`..`last` from the archive and classify each file."""
+    """List the nights `first`..`last` from the archive and classify each file. When the mode makes
+    masters (MCALIB, COMPLETE), the raw calibrations the archive itself associates with the science
+    frames (ESO: calSelector Raw2Raw) join them, from whichever night they were taken."""
     listing = await client.list_raw(instrument, first, last if last != first else None)
+    if not listing:
+        nights = first.isoformat() + (f" to {last.isoformat()}" if last != first else "")
+        log.warning("the archive %s has no %s raw frames for %s: no AB", client.base_url, instrument, nights)
+    if mode is not ProcessingMode.IDP:
+        listing += await client.associated_raw(instrument, listing)
     return classify_listing(listing, classifier, rule_set)
 
 

@@ -74,7 +74,7 @@ async def on_date_requested(event: DateRequested, ctx: FetcherContext) -> list[D
     async with ctx.database.session() as session:
         await ledger.record_request(session, event, rules_version=rule_set.version, pipeline_version=pipeline_version())
     frames = await read_nights(ctx.archive, rules.instrument, event.night, event.night_to or event.night,
-                               ctx.classifier(event.instrument_mode), rule_set)
+                               ctx.classifier(event.instrument_mode), rule_set, event.mode)
     catalogue = await read_catalogue(ctx.archive, rules.instrument, frames, event.mode)
     associated = associate(frames.frames, catalogue, event.mode, rules, rule_set)
     _report_files_not_used(associated)

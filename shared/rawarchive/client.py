@@ -83,6 +83,10 @@ class RawArchiveClient:
         response = await self._retrying.request("GET", "/api/calib", params=params)
         return _CALIB_LIST.validate_json(response.content)
 
+    async def associated_raw(self, instrument: str, frames: Iterable[RawFileInfo]) -> list[RawFileInfo]:
+        """None: phoenix's archive associates nothing itself; the OCA rules do, within the listed nights."""
+        return []
+
     async def certified_masters(self, instrument: str, frames: Iterable[RawFileInfo]) -> list[CalibInfo]:
         """None beyond `list_calib`: phoenix's calibration store holds every certified master it knows."""
         return []

@@ -168,16 +168,29 @@ class EsoArchive:
         response = await self._http.request("POST", f"{self.endpoints.tap}/sync", data=data)
         return await asyncio.to_thread(parse_tap_result, response.content)
 
+    async def associated_raw(self, instrument: str, frames: Iterable[RawFileInfo]) -> list[RawFileInfo]:
+        """Raw calibrations calSelector (Raw2Raw) associates with the science frames among `frames`, beyond them.
+
+        They are described from their own headers (their night from MJD-OBS), so the OCA rules
+        classify and organise them like the night's own frames.
+        """
+        frames = list(frames)
+        listed = {info.arcfile.removesuffix(".fits") for info in frames}
+        trees = await self.associations(_science_dp_ids(frames), RAW2RAW)
+        extra = sorted({file.dp_id for tree in trees for file in tree.calibration_files()
+                        if not file.dp_id.startswith(MASTER_PREFIX) and file.dp_id not in listed})
+        return list(await asyncio.gather(*(self._describe_raw({"dp_id": dp_id}, instrument) for dp_id in extra)))
+
     async def _describe_raw(self, row: dict[str, object], instrument: str) -> RawFileInfo:
         dp_id = str(row["dp_id"])
         from_tap = {keyword: row.get(column) for column, keyword in TAP_HEADER_KEYWORDS.items() if row.get(column) is not None}
-        night = night_of_mjd(float(row["mjd_obs"]))
         try:
             cached = await self.fetch(dp_id)
         except (DataError, TransientError) as error:
             log.warning("%s: header not read: %s", dp_id, error)
-            return RawFileInfo(arcfile=f"{dp_id}.fits", instrument=instrument, night=night, size_bytes=0, md5="",
-                               sha256="", header=from_tap, error=str(error))
+            return RawFileInfo(arcfile=f"{dp_id}.fits", instrument=instrument, night=_night_of(from_tap, dp_id),
+                               size_bytes=0, md5="", sha256="", header=from_tap, error=str(error))
+        night = _night_of({**from_tap, **cached.header}, dp_id)
         return RawFileInfo(
             arcfile=f"{dp_id}.fits", instrument=instrument, night=night, size_bytes=cached.size_bytes,
             md5=cached.md5, sha256=cached.sha256, header={**from_tap, **cached.header}, extensions=cached.extensions,
@@ -197,9 +210,7 @@ class EsoArchive:
         A master that calSelector names but the portal cannot deliver is left out (logged with the
         reason); the association then finds another or leaves the AB INCOMPLETE.
         """
-        science = [info.arcfile.removesuffix(".fits") for info in frames
-                   if info.error is None and info.header.get("DPR.CATG") == "SCIENCE"]
-        trees = await self.associations(science, RAW2MASTER)
+        trees = await self.associations(_science_dp_ids(frames), RAW2MASTER)
         names = sorted({file.dp_id for tree in trees for file in tree.calibration_files()})
         masters = await asyncio.gather(*(self._describe_master(name, instrument) for name in names))
         return [master for master in masters if master is not None]
@@ -330,6 +341,22 @@ class EsoArchive:
             return cached
         finally:
             plain.unlink(missing_ok=True)
+
+
+def _science_dp_ids(frames: Iterable[RawFileInfo]) -> list[str]:
+    return [info.arcfile.removesuffix(".fits") for info in frames
+            if info.error is None and info.header.get("DPR.CATG") == "SCIENCE"]
+
+
+def _night_of(header: Header, dp_id: str) -> date:
+    """The night of MJD-OBS; else of the time in the dp_id (`UVES.2015-02-24T01:02:03.456`), noon to noon."""
+    mjd = header.get("MJD-OBS")
+    if isinstance(mjd, (int, float)) and not isinstance(mjd, bool):
+        return night_of_mjd(float(mjd))
+    stamp = re.search(r"\.(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})", dp_id)
+    if stamp is None:
+        raise DataError(f"{dp_id}: no MJD-OBS and no time in its name: cannot tell its night")
+    return (datetime.fromisoformat(stamp.group(1)) - timedelta(hours=12)).date()
 
 
 def _raise_for_download(response: httpx.Response, dp_id: str) -> None:

@@ -27,6 +27,10 @@ class RawArchive(Protocol):
         """The masters in phoenix's calibration store (the ones phoenix made, and static calibrations)."""
         ...
 
+    async def associated_raw(self, instrument: str, frames: Iterable[RawFileInfo]) -> list[RawFileInfo]:
+        """Raw calibration frames the archive associates with `frames` that are not among them."""
+        ...
+
     async def certified_masters(self, instrument: str, frames: Iterable[RawFileInfo]) -> list[CalibInfo]:
         """Certified masters the archive itself associates with `frames`, beyond `list_calib`."""
         ...

@@ -81,3 +81,10 @@ async def test_a_frame_that_vanished_after_the_listing_fails_its_ab_by_name(
         with pytest.raises(DataError, match=rf"{bias.raw_files[0].arcfile.removesuffix('.fits')}: not in the archive"):
             await stage_block(bias, ArchiveStager(archive, LocalFileStore(tmp_path / "store")), frames.raw_infos(),
                               catalogue)
+
+
+async def test_a_night_without_frames_is_named_and_gives_no_ab(eso: RawArchive, classifier, caplog) -> None:
+    empty = NIGHT.replace(day=5)
+    frames = await read_nights(eso, "UVES", empty, empty, classifier, RULE_SET)
+    assert frames.frames == ()
+    assert f"has no UVES raw frames for {empty.isoformat()}: no AB" in caplog.text

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pyvo
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 
 from shared.errors import ConfigError, DataError, TransientError
@@ -133,7 +133,13 @@ def _fault_app(counts: dict[str, int]) -> FastAPI:
         return Response(CONTENT, media_type="application/octet-stream")
 
     @app.post("/calselector/v1/associations")
-    def calselector() -> Response:
+    async def calselector(request: Request) -> Response:
+        if b"mode=Raw2Raw" in await request.body():
+            return Response("<association category='X' mode='Raw2Raw'><mainFiles><file name='GOOD.1' category='S'/>"
+                            "</mainFiles><associatedFiles><association category='FLAT'><mainFiles>"
+                            "<file name='GOOD.1' category='S'/><file name='UVES.2024-03-03T10:00:00.000' category='F'/>"
+                            "<file name='404.2024-03-03T11:00:00.000' category='F'/></mainFiles></association>"
+                            "</associatedFiles></association>", media_type="application/xml")
         return Response("<association category='X' mode='Raw2Master'><mainFiles><file name='GOOD.1' category='S'/>"
                         "</mainFiles><associatedFiles><association category='M'><mainFiles>"
                         "<file name='M.404.GONE' category='MASTER_BIAS'/></mainFiles></association>"
@@ -202,6 +208,19 @@ async def test_a_calselector_answer_naming_a_missing_master_leaves_it_out(faulty
                         header={"DPR.CATG": "SCIENCE"})
     assert await archive.certified_masters("UVES", [frame]) == []
     assert "calSelector named M.404.GONE, but it cannot be fetched: M.404.GONE: not in the archive" in caplog.text
+
+
+async def test_raw_calibrations_calselector_adds_come_with_their_own_night_or_their_error(faulty) -> None:
+    archive, _ = faulty
+    from shared.rawarchive.models import RawFileInfo
+
+    frame = RawFileInfo(arcfile="GOOD.1.fits", instrument="UVES", night="2024-03-01", size_bytes=1, md5="", sha256="",
+                        header={"DPR.CATG": "SCIENCE"})
+    added = {info.arcfile: info for info in await archive.associated_raw("UVES", [frame])}
+    assert set(added) == {"UVES.2024-03-03T10:00:00.000.fits", "404.2024-03-03T11:00:00.000.fits"}
+    fetched, missing = added["UVES.2024-03-03T10:00:00.000.fits"], added["404.2024-03-03T11:00:00.000.fits"]
+    assert str(fetched.night) == "2024-03-02" and fetched.sha256 and fetched.error is None
+    assert str(missing.night) == "2024-03-02" and "not in the archive (HTTP 404" in missing.error
 
 
 async def test_eso_takes_no_uploads_without_a_phoenix_calibration_store(tmp_path: Path) -> None:
