@@ -40,6 +40,7 @@ from shared.rawarchive.calselector import RAW2MASTER, RAW2RAW, Association, pars
 from shared.rawarchive.compression import unpack
 from shared.rawarchive.fitsmeta import compute_checksums, read_fits_metadata
 from shared.rawarchive.http import Retryable, RetryingHttp, raise_for_status, retry_options, save_stream
+from shared.rawarchive.interface import RawArchive
 from shared.rawarchive.models import CalibInfo, ExtensionInfo, Header, RawFileInfo
 from shared.rawarchive.settings import ArchiveClientSettings, EsoEndpoints, archive_cache_dir
 
@@ -139,7 +140,8 @@ def _plain(value: object) -> object:
 class EsoArchive:
     """ESO's Science Archive interface (or the local stand-in speaking it), with a file cache."""
 
-    def __init__(self, endpoints: EsoEndpoints, settings: ArchiveClientSettings, calib_store=None) -> None:
+    def __init__(self, endpoints: EsoEndpoints, settings: ArchiveClientSettings,
+                 calib_store: RawArchive | None = None) -> None:
         self.endpoints = endpoints
         self._http = RetryingHttp(**retry_options(settings))
         portal_key = hashlib.sha256(endpoints.dataportal.encode()).hexdigest()[:12]
@@ -251,7 +253,7 @@ class EsoArchive:
     async def retire_calib(self, name: str, instrument: str | None = None) -> CalibInfo:
         return await self._phoenix_store("retire a master").retire_calib(name, instrument)
 
-    def _phoenix_store(self, why: str):
+    def _phoenix_store(self, why: str) -> RawArchive:
         if self._calib_store is None:
             raise ConfigError(f"ESO's archive takes no uploads; to {why}, set PHOENIX_ARCHIVE_CALIB_URL "
                               "to a phoenix archive (a folder or its URL)")

@@ -14,7 +14,7 @@ import pytest
 from shared.processes import ChildProcess
 from tests.support.processes import PHOENIX
 
-pytestmark = [pytest.mark.kafka, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.kafka, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 NIGHT = "2024-03-01"
 

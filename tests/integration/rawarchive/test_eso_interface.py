@@ -107,6 +107,21 @@ async def test_calselector_of_the_stand_in_answers_raw_and_master_associations(
     assert copy.read_bytes() == master.read_bytes()
 
 
+async def test_astroquerys_get_associated_files_works_unmodified_against_the_stand_in(archive_url: str) -> None:
+    from astroquery.eso import Eso
+
+    def associated(datasets: list[str]) -> list[str]:
+        eso = Eso()
+        eso.CALSELECTOR_URL = f"{archive_url}/calselector/v1/associations"
+        return sorted(eso.get_associated_files(datasets))
+
+    science, flat, bias = (name.removesuffix(".fits") for name in (RED_SCIENCE, FLAT, BIAS))
+    single = await asyncio.to_thread(associated, [science])
+    assert {flat, bias} <= set(single) and science not in single
+    multipart = await asyncio.to_thread(associated, [science, flat])
+    assert bias in multipart and flat not in multipart
+
+
 # ------------------------------------------------------------ a misbehaving archive
 
 CONTENT = (Path(__file__).resolve().parents[2] / "data" / "eso" / "testfile.fits.Z").read_bytes()
