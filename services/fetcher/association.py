@@ -16,7 +16,8 @@ the AB INCOMPLETE, with the reason.
 Modes:
 - IDP: science ABs only, against CURRENT calibrations of the store.
 - MCALIB: calibration ABs of the pool in dependency order (bias → predict → orderpos →
-  mflat → wavecal, derived from the rules' products and needs). Each COMPLETE calibration
+  mflat → wavecal, derived from the rules' products and needs); its science frames are
+  listed as not used, with that reason, so they are not dropped unseen. Each COMPLETE calibration
   AB offers its products to the ABs after it as *pending* candidates, named
   `<ab_id>:<PRO.CATG>` (see `pending_file`), with the producer's MJD-OBS and setting. An
   association that picks one has evaluation PENDING and its producer's ab_id is in the AB's
@@ -129,6 +130,9 @@ def associate(
     blocks: list[AssociationBlock] = []
     for rule in rule_set.dependency_order:
         if not _mode_wants(mode, rule):
+            if mode is ProcessingMode.MCALIB:
+                skipped += [Skipped(frame.arcfile, frame.category, "SCIENCE frame: MCALIB mode makes master calibrations only")
+                            for frame in by_category.get(rule.raw_type, [])]
             continue
         for group in organise(by_category.get(rule.raw_type, []), rule):
             block = _block(group, rule, context)

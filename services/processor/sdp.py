@@ -19,7 +19,7 @@ WAVE, not padding. Wavelengths are air (the pipeline's CTYPE1 = AWAV) and topoce
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +132,12 @@ class SdpRules(Rules):
 
 def load_sdp_rules(instrument_mode: str) -> SdpRules:
     return load_toml_model(mode_dir(instrument_mode) / SDP_FILE, SdpRules)
+
+
+def load_all_sdp_rules(instrument_modes: Iterable[str]) -> dict[str, SdpRules]:
+    """SDP rules of the modes that convert science to SDP spectra: those with an sdp.toml
+    (a mode of master calibrations only, like GIRAFFE_MEDUSA, has none)."""
+    return {mode: load_sdp_rules(mode) for mode in instrument_modes if (mode_dir(mode) / SDP_FILE).is_file()}
 
 
 class WavelengthCalibration(Rules):

@@ -19,7 +19,7 @@ from services.processor.jobs import JobStore, Workspace
 from services.processor.plan import plan_job
 from services.processor.recipes import RECIPES_FILE, RecipeCatalogue, load_all_recipes
 from services.processor.runner import JobOutcome, JobRunner
-from services.processor.sdp import SdpRules, load_sdp_rules
+from services.processor.sdp import SdpRules, load_all_sdp_rules
 from services.processor.settings import ProcessorSettings
 from shared.archive import ArchiveDatabase, DatabaseSettings, ledger
 from shared.archive.models import AbState
@@ -58,9 +58,10 @@ async def _processed(event: DataStaged, ctx: ProcessorContext) -> ProductsReady:
     try:
         plan = plan_job(event.ab, ctx.recipes, ctx.store, ctx.settings.default_timeout_seconds)
         outcome = await ctx.runner.run(plan)
+        sdp_rules = ctx.sdp_rules.get(event.ab.instrument_mode)
         idps = (
-            await idp_products(event.ab, outcome, ctx.store, ctx.sdp_rules[event.ab.instrument_mode], ctx.runner.jobs)
-            if makes_idps(event.ab, outcome) else []
+            await idp_products(event.ab, outcome, ctx.store, sdp_rules, ctx.runner.jobs)
+            if sdp_rules and makes_idps(event.ab, outcome) else []
         )
     except DataError as error:
         return ProductsReady.following(event, ab=event.ab, status=ProcessStatus.FAILED, reason=str(error))
@@ -112,7 +113,7 @@ async def lifespan(start: ServiceStart) -> AsyncIterator[ProcessorContext]:
         "processor ready: %s %s, %d recipes at once, %d OMP threads each, recipes for %s",
         backend.pipeline_version, backend.esorex_version, start.runtime.concurrency, settings.omp_threads, ", ".join(recipes),
     )
-    sdp_rules = {mode: load_sdp_rules(mode) for mode in recipes}
+    sdp_rules = load_all_sdp_rules(recipes)
     async with archive_database(start.settings_of(DatabaseSettings)) as db:
         yield ProcessorContext(identity=start.identity, db=db, settings=settings, recipes=recipes, sdp_rules=sdp_rules,
                                store=store, runner=runner)

@@ -10,8 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.processes import ChildProcess
-from tests.support.processes import PHOENIX
+from tests.support.processes import PHOENIX, running_portal
 
 pytestmark = [pytest.mark.kafka, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -37,7 +36,7 @@ def test_a_night_runs_in_complete_mode_and_every_target_is_found(archive: Path, 
     assert all(score in (0, None) for ab in science for score in ab["scores"].values())
 
     truths = [json.loads(p.read_text()) for p in (archive / "raw" / "UVES" / NIGHT).glob("*.truth.json")]
-    with _portal(data, tmp_path) as url:
+    with running_portal(data, tmp_path) as url:
         for truth in truths:
             found = httpx.get(f"{url}/api/products", params={
                 "ra": truth["ra_deg"], "dec": truth["dec_deg"], "radius": 0.01}, timeout=30).json()
@@ -55,21 +54,6 @@ def test_a_night_runs_in_complete_mode_and_every_target_is_found(archive: Path, 
     products_before = sorted(p for ab in science for p in ab["product_ids"])
     products_after = sorted(p for ab in rerun["abs"] if ab["raw_type"].startswith("SCI_") for p in ab["product_ids"])
     assert products_after == products_before, "a second run reuses the jobs and duplicates no product"
-
-
-def _portal(data: Path, tmp_path: Path):
-    from contextlib import contextmanager
-
-    @contextmanager
-    def running():
-        portal = ChildProcess(["portal", "--data", str(data), "--port", "0"], {}, tmp_path / "portal.log")
-        try:
-            line = portal.wait_for_log("portal=", 60)
-            yield line.split("portal=", 1)[1].strip()
-        finally:
-            portal.stop()
-
-    return running()
 
 
 def test_unknown_mode_unreachable_archive_and_empty_night_fail_clearly(archive: Path, tmp_path: Path) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from shared.processes import PHOENIX, ChildProcess
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
 
-__all__ = ["PHOENIX", "ServiceProcess"]
+__all__ = ["PHOENIX", "ServiceProcess", "running_portal"]
 
 
 class ServiceProcess(ChildProcess):
@@ -22,3 +24,14 @@ class ServiceProcess(ChildProcess):
             return super().wait_for_log(text, timeout_seconds)
         except (RuntimeError, TimeoutError) as error:
             raise AssertionError(str(error)) from None
+
+
+@contextmanager
+def running_portal(data: Path, tmp_path: Path) -> Iterator[str]:
+    """`phoenix portal` on the data folder a `phoenix run` filled; yields its base URL."""
+    portal = ChildProcess(["portal", "--data", str(data), "--port", "0"], {}, tmp_path / "portal.log")
+    try:
+        line = portal.wait_for_log("portal=", 60)
+        yield line.split("portal=", 1)[1].strip()
+    finally:
+        portal.stop()

@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Keywords that make two masters of the same PRO.CATG interchangeable (taken from the match
-# keys of the UVES OCA association rules); only the ones present in a header count.
+# keys of the UVES and GIRAFFE OCA association rules); only the ones present in a header count.
 UVES_SETTING_KEYS: tuple[str, ...] = (
     "INS.MODE",
     "INS.PATH",
@@ -25,6 +25,14 @@ UVES_SETTING_KEYS: tuple[str, ...] = (
     "INS.SLIT2.WID",
     "INS.SLIT3.WID",
 )
+GIRAFFE_SETTING_KEYS: tuple[str, ...] = (
+    "DET.CHIP1.ID",
+    "DET.READ.CLOCK",
+    "DET.READ.MODE",
+    "INS.EXP.MODE",
+    "INS.GRAT.ID",
+    "INS.SLIT.NAME",
+)
 
 
 class ArchiveServerSettings(BaseSettings):
@@ -35,7 +43,7 @@ class ArchiveServerSettings(BaseSettings):
     port: int = Field(0, ge=0, le=65535, description="port to listen on; 0 picks a free one")
     token: SecretStr | None = Field(None, description="bearer token required by PUT/POST when set")
     calib_setting_keys: tuple[str, ...] = Field(
-        UVES_SETTING_KEYS, description="header keys that define a calibration's instrument setting"
+        UVES_SETTING_KEYS + GIRAFFE_SETTING_KEYS, description="header keys that define a calibration's instrument setting"
     )
     night_start_hour_utc: float = Field(
         12.0, ge=0.0, lt=24.0, description="a night runs from this UTC hour to the same hour next day"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shared.errors import ConfigError
 
-INSTRUMENTS = ("UVES",)
+INSTRUMENTS = ("UVES", "GIRAFFE")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write a simulated night of raw frames (calibrations + science with truth files)",
         description="Render a night of UVES raw frames where the pipeline's physical model puts light.",
     )
-    parser.add_argument("instrument", help="instrument to simulate (UVES)")
+    parser.add_argument("instrument", help="instrument to simulate (UVES or GIRAFFE)")
     parser.add_argument("--night", required=True, help="observing night, YYYY-MM-DD (the evening's date)")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--out", type=Path, help="folder to write the raw files into")
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--into-archive",
         type=Path,
         metavar="ROOT",
-        help="raw-archive root: files go to ROOT/raw/UVES/<night>/",
+        help="raw-archive root: files go to ROOT/raw/<INSTRUMENT>/<night>/",
     )
     parser.add_argument("--preset", default="demo", help="night preset: demo (default) or small")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same files")
@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.seed < 0:
         raise ConfigError("--seed must be zero or positive")
+    if args.instrument.upper() == "GIRAFFE":
+        from tools.simulator.giraffe import simulate_from_arguments
+
+        return simulate_from_arguments(args, _night(args.night))
     plan = night_plan(
         night=_night(args.night),
         preset=args.preset,

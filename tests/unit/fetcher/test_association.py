@@ -80,7 +80,9 @@ def test_a_simulated_night_makes_the_expected_abs_per_raw_type(classifier, rules
                       "ORDER_FLAT_BLUE": 2, "ORDER_FLAT_RED": 2, "FLAT_BLUE": 2, "FLAT_RED": 2,
                       "ARC_LAMP_BLUE": 2, "ARC_LAMP_RED": 2}
     assert all(block.completeness is Completeness.COMPLETE for block in result.blocks)
-    assert result.skipped == []
+    science = [frame.arcfile for frame in frames.frames if frame.category.startswith("SCI_")]
+    assert science and {(s.arcfile, s.reason) for s in result.skipped} == {
+        (arcfile, "SCIENCE frame: MCALIB mode makes master calibrations only") for arcfile in science}
 
 
 def test_ab_fields_follow_the_dfos_conventions(classifier, rules, rule_set) -> None:
