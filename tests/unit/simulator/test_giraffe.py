@@ -10,8 +10,8 @@ import pytest
 from astropy.io import fits
 
 from services.fetcher.classification import Classifier, keywords_from_header
-from services.fetcher.rules import load_association_rules
 from shared.errors import ConfigError
+from shared.instruments.association import load_association_rules
 from shared.pipeline_install import oca_rules_file
 from tools.simulator.giraffe import (
     GiraffeNight,
