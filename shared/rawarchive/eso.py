@@ -146,6 +146,7 @@ class EsoArchive:
         self._http = RetryingHttp(**retry_options(settings))
         portal_key = hashlib.sha256(endpoints.dataportal.encode()).hexdigest()[:12]
         self.cache = archive_cache_dir(settings) / "eso" / portal_key
+        self._cache_max_bytes = settings.cache_max_bytes
         self._calib_store = calib_store
         self._fetching: dict[str, asyncio.Future[_CachedFile]] = {}
 
@@ -268,24 +269,30 @@ class EsoArchive:
         dp_id = item if isinstance(item, str) else (item.arcfile if isinstance(item, RawFileInfo) else item.name)
         dp_id = dp_id.removesuffix(".fits")
         expected = None if isinstance(item, str) else item.sha256
-        cached = await self.fetch(dp_id)
-        if expected and cached.sha256 != expected:
-            self._forget(dp_id)
-            cached = await self.fetch(dp_id)
-            if cached.sha256 != expected:
-                raise DataError(f"{dp_id}: the archive now serves other content (SHA-256 {cached.sha256}) "
-                                f"than was listed ({expected})")
         destination = Path(dest_path)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(_copy_atomically, self._cached_path(dp_id), destination)
-        return destination
+        problem = ""
+        for _ in range(2):  # once more if the cached file changed, or was evicted meanwhile
+            cached = await self.fetch(dp_id, with_file=True)
+            if expected and cached.sha256 != expected:
+                self._forget(dp_id)
+                problem = f"the archive now serves other content (SHA-256 {cached.sha256}) than was listed ({expected})"
+                continue
+            try:
+                await asyncio.to_thread(_copy_atomically, self._cached_path(dp_id), destination)
+            except FileNotFoundError:
+                problem = f"its cached copy in {self.cache} keeps vanishing (PHOENIX_ARCHIVE_CACHE_MAX_BYTES too small?)"
+                continue
+            return destination
+        raise DataError(f"{dp_id}: {problem}")
 
-    async def fetch(self, dp_id: str) -> _CachedFile:
-        """The cached description of `dp_id`, downloading and decompressing it first if needed (once at a time)."""
+    async def fetch(self, dp_id: str, with_file: bool = False) -> _CachedFile:
+        """The cached description of `dp_id` (and, `with_file`, its file), downloading and decompressing
+        it first if needed, once at a time."""
         if not _DP_ID.fullmatch(dp_id) or ".." in dp_id:
             raise DataError(f"{dp_id!r} is not an archive dp_id")
         cached = self._cached(dp_id)
-        if cached is not None:
+        if cached is not None and (not with_file or self._holds_file(dp_id, cached)):
             return cached
         if dp_id not in self._fetching:
             self._fetching[dp_id] = asyncio.ensure_future(self._fetch_into_cache(dp_id))
@@ -294,11 +301,19 @@ class EsoArchive:
 
     def _cached(self, dp_id: str) -> _CachedFile | None:
         try:
-            cached = _CachedFile.model_validate_json(self._cached_path(dp_id).with_suffix(".json").read_bytes())
+            return _CachedFile.model_validate_json(self._cached_path(dp_id).with_suffix(".json").read_bytes())
         except (OSError, ValueError):
             return None
+
+    def _holds_file(self, dp_id: str, cached: _CachedFile) -> bool:
         path = self._cached_path(dp_id)
-        return cached if path.is_file() and path.stat().st_size == cached.size_bytes else None
+        try:
+            if path.stat().st_size != cached.size_bytes:
+                return False
+            os.utime(path)  # recently used: evicted last
+        except FileNotFoundError:
+            return False
+        return True
 
     def _cached_path(self, dp_id: str) -> Path:
         return self.cache / f"{dp_id}.fits"
@@ -340,9 +355,29 @@ class EsoArchive:
             os.replace(plain, self._cached_path(dp_id))
             write_atomically(self._cached_path(dp_id).with_suffix(".json"), cached.model_dump_json())
             fsync_directory(self.cache)
+            self._trim_cache(keep=self._cached_path(dp_id))
             return cached
         finally:
             plain.unlink(missing_ok=True)
+
+    def _trim_cache(self, keep: Path) -> None:
+        """Removes the least recently used files until the cache fits `cache_max_bytes` (never `keep`)."""
+        files = []
+        for path in self.cache.glob("*.fits"):
+            if path.name.startswith("."):  # a download being unpacked
+                continue
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            files.append((stat.st_mtime_ns, stat.st_size, path))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= self._cache_max_bytes:
+                break
+            if path != keep:
+                path.unlink(missing_ok=True)
+                total -= size
 
 
 def _science_dp_ids(frames: Iterable[RawFileInfo]) -> list[str]:

@@ -47,6 +47,11 @@ class ArchiveClientSettings(BaseSettings):
         description="ESO: where downloaded frames and their headers are cached (PHOENIX_CACHE_DIR; "
         "default ~/.cache/phoenix)",
     )
+    cache_max_bytes: int = Field(
+        20 * 1024**3, ge=0,
+        description="ESO: the cached files' total size is kept under this, least recently used first out; "
+        "their descriptions (headers, checksums) stay, so a night is listed again without downloads",
+    )
 
 
 @dataclass(frozen=True)

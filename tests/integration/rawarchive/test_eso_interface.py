@@ -75,6 +75,21 @@ async def test_a_nights_frames_come_with_their_headers_and_are_fetched_once(eso:
     assert sorted(path.name for path in eso.cache.glob("*.json")) == cached
 
 
+async def test_the_cache_keeps_every_description_but_only_as_many_files_as_it_may(
+    archive_url: str, archive_root: Path, tmp_path: Path
+) -> None:
+    async with open_archive(_settings(f"eso:{archive_url}", tmp_path, cache_max_bytes=6000)) as eso:
+        frames = {info.arcfile: info for info in await eso.list_raw("UVES", NIGHT)}
+        readable = [name for name, info in frames.items() if info.error is None]
+        assert len(list(eso.cache.glob("*.json"))) == len(readable) > 2
+        assert sum(path.stat().st_size for path in eso.cache.glob("*.fits")) <= 14400  # the last one is kept
+        assert {info.arcfile: info for info in await eso.list_raw("UVES", NIGHT)} == frames  # from descriptions
+        for name in readable:
+            copy = await eso.download(frames[name], tmp_path / "out" / name)
+            night_dir = next(d for d in (archive_root / "raw" / "UVES").iterdir() if (d / name).exists())
+            assert copy.read_bytes() == (night_dir / name).read_bytes()
+
+
 async def test_a_download_is_the_verified_decompressed_file(eso: EsoArchive, archive_root: Path, archive_url: str,
                                                             tmp_path: Path) -> None:
     async with httpx.AsyncClient() as http:
