@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system python kafka k8s-tools deploy-check test test-fast bench soak demo schemas clean
+.PHONY: setup system python kafka s3proxy k8s-tools deploy-check test test-fast bench soak demo schemas clean
 
-setup: system python kafka
+setup: system python kafka s3proxy
 
 system:
 	bash deploy/setup/system.sh
@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 kafka:
 	bash deploy/setup/kafka.sh
+
+s3proxy:
+	bash deploy/setup/s3proxy.sh
 
 # helm and kubeconform (go install, into .cache/tools/bin) and the offline Kubernetes and KEDA
 # schemas (.cache/k8s-schemas); minutes of CPU the first time, then nothing.

@@ -336,7 +336,7 @@ def _time(document: dict) -> float:
 
 def empty_job_store(data: Path) -> None:
     """Forget finished jobs, so every recipe of the next run really runs (no processor is running)."""
-    shutil.rmtree(data / "jobs", ignore_errors=True)
+    shutil.rmtree(data / "store" / "jobs", ignore_errors=True)
 
 
 class MemoryWatch:

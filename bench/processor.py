@@ -37,6 +37,7 @@ from shared.contracts import DataStaged, ProcessingMode, ProcessStatus  # noqa: 
 from shared.pipeline_install import esorex_executable  # noqa: E402
 from tests.integration.simulator.chain import classify  # noqa: E402
 from tests.support.bus import fast_runtime  # noqa: E402
+from tests.support.storage import stored_path  # noqa: E402
 from tests.unit.processor.support import staged_event  # noqa: E402
 from tools.simulator.plan import night_plan  # noqa: E402
 from tools.simulator.thar import write_line_refer_table  # noqa: E402
@@ -80,7 +81,7 @@ async def bench(folder: Path, arms: list[str], runs: int) -> dict[str, object]:
                 rows[-1]["ab"] = f"{step[0]} {arm}"
                 [ready] = await on_data_staged(event, ctx)
                 for product in ready.products:
-                    products[product.pro_catg] = ctx.store.path(product.file)
+                    products[product.pro_catg] = stored_path(ctx.store, product.file)
     return {
         "runs": runs,
         "cores": os.cpu_count(),
@@ -110,8 +111,8 @@ async def _measure(ctx, event: DataStaged, scratch: Path, runs: int) -> dict[str
     recipe = ctx.recipes[event.ab.instrument_mode].recipe(event.ab.recipe)
     parameters = recipe.esorex_parameters(parameter_set_for(event.ab))
     sof = "".join(
-        f"{ctx.store.path(f.staged)} {f.category}\n" for f in event.ab.raw_files
-    ) + "".join(f"{ctx.store.path(c.staged)} {c.pro_catg}\n" for c in event.ab.calibrations)
+        f"{stored_path(ctx.store, f.staged)} {f.category}\n" for f in event.ab.raw_files
+    ) + "".join(f"{stored_path(ctx.store, c.staged)} {c.pro_catg}\n" for c in event.ab.calibrations)
     by_hand, through, status = [], [], ""
     for _ in range(runs):
         by_hand.append(_by_hand(event.ab.recipe, parameters, sof, scratch))

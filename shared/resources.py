@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from shared.archive import ArchiveDatabase, DatabaseSettings, upgrade_to_head
 from shared.settings import load_settings
-from shared.storage import LocalFileStore, StorageSettings
+from shared.storage import FileStore, StorageSettings, open_file_store
 
 
 @asynccontextmanager
@@ -19,5 +19,8 @@ async def archive_database(settings: DatabaseSettings | None = None) -> AsyncIte
         yield database
 
 
-def file_store(settings: StorageSettings | None = None) -> LocalFileStore:
-    return LocalFileStore((settings or load_settings(StorageSettings)).store_root)
+async def file_store(settings: StorageSettings | None = None) -> FileStore:
+    """The file store `PHOENIX_STORE_URL` names, checked: a missing bucket or refused credentials stop the service."""
+    store = open_file_store(settings or load_settings(StorageSettings))
+    await store.check()
+    return store

@@ -1,46 +1,92 @@
-"""The file store every service shares: content-addressed, one small interface.
+"""The file store every service reaches over the network, never through a shared disk.
 
-Files are addressed by `store:` URIs relative to the store root, so services on different
-hosts can mount the same volume at different paths. A local folder is the only backend now;
-an object store would implement the same `FileStore` protocol.
+One backend chosen by `PHOENIX_STORE_URL`: `file:///path` (default: the data folder's
+`store/`) or `s3://bucket/prefix` (with `PHOENIX_S3_ENDPOINT_URL` and the standard
+`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`). Both go through obstore, so a
+test on a folder and a test on a real S3 server exercise the same code.
+
+What lives in the store, by key:
+- `sha256/<2 hex>/<sha256>/<name>`: content-addressed files (staged raw frames, masters,
+  products, logs, previews, QC reports), addressed by `store:` URIs in the events; the name
+  is kept because pipeline recipes and people read file names;
+- `jobs/…`, `qc/…`: small JSON documents (finished job records, cached conversions and QC);
+- `archive/<name>`: the archive's product files (`shared.archive.files`).
+
+Files are streamed both ways (multipart uploads above `MULTIPART_BYTES`), and every download
+is checked against the SHA-256 the URI carries. Services read stored files through private
+local copies (`local_copies`) in a scratch folder under `PHOENIX_CACHE_DIR`, removed afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import shutil
+import logging
 import tempfile
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
+from urllib.parse import urlparse
 
-from pydantic import Field
+import obstore
+from obstore.exceptions import (
+    AlreadyExistsError,
+    BaseError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+)
+from obstore.store import LocalStore, S3Store
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contracts import StagedFile
-from shared.errors import DataError
+from shared.errors import ConfigError, DataError, TransientError
+
+log = logging.getLogger(__name__)
 
 URI_SCHEME = "store:"
 CHUNK_BYTES = 1 << 20
+MULTIPART_BYTES = 8 << 20
+STORE_URL_VARIABLE = "PHOENIX_STORE_URL"
+# S3 error codes of a refused request; obstore reports some of them only as generic errors.
+REFUSED_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")
 
 
 class StorageSettings(BaseSettings):
-    """Where phoenix keeps its files and, by default, its database (`PHOENIX_*`)."""
+    """Where phoenix keeps its files (`PHOENIX_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("data"), description="Root of the file store and the SQLite database.")
+    data_dir: Path = Field(default=Path("data"), description="Root of the default file store and SQLite database.")
+    store_url: str | None = Field(
+        default=None, description="file:///path or s3://bucket/prefix; default: file:// of the data folder's store/."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint of an s3:// store that is not AWS (s3proxy, MinIO, Ceph)."
+    )
+    cache_dir: Path | None = Field(
+        default=None, description="Private scratch of this host (recipe runs, local copies); default: data folder's cache/."
+    )
 
     @property
-    def store_root(self) -> Path:
-        return self.data_dir / "store"
+    def store_location(self) -> str:
+        return self.store_url or (self.data_dir / "store").resolve().as_uri()
+
+    @property
+    def cache_root(self) -> Path:
+        return self.cache_dir or self.data_dir / "cache"
 
 
-class FileStore(Protocol):
-    async def put(self, source: Path, name: str | None = None) -> StagedFile: ...
-    def path(self, file: StagedFile | str) -> Path: ...
-    def exists(self, file: StagedFile) -> bool: ...
+class S3Credentials(BaseSettings):
+    """The standard AWS variables, unprefixed."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    access_key_id: str | None = Field(default=None, validation_alias=AliasChoices("AWS_ACCESS_KEY_ID"))
+    secret_access_key: str | None = Field(default=None, validation_alias=AliasChoices("AWS_SECRET_ACCESS_KEY"))
+    region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION"))
 
 
 def sha256_of(path: Path) -> str:
@@ -51,52 +97,215 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-class LocalFileStore:
-    """Content-addressed files under `root/sha256/<2 hex>/<sha256>/<name>`; the name is kept
-    because pipeline recipes and people read file names."""
+def content_key(sha256: str, name: str) -> str:
+    if "/" in name or name in ("", ".", ".."):
+        raise DataError(f"invalid file name for the store: {name!r}")
+    return f"sha256/{sha256[:2]}/{sha256}/{name}"
 
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+
+def key_of(file: StagedFile | str) -> str:
+    """The object key a `store:` URI names; never one that climbs out of the store."""
+    uri = file.uri if isinstance(file, StagedFile) else file
+    if not uri.startswith(URI_SCHEME):
+        raise DataError(f"not a file-store URI: {uri!r}")
+    key = uri.removeprefix(URI_SCHEME)
+    if not key or key.startswith("/") or "\x00" in key or ".." in key.split("/"):
+        raise DataError(f"file-store URI points outside the store: {uri!r}")
+    return key
+
+
+class FileStore:
+    """Files and small documents in one object store (a folder or an S3 bucket)."""
+
+    def __init__(self, backend: object, location: str, scratch_root: Path) -> None:
+        self._backend = backend
+        self.location = location
+        self.scratch_root = scratch_root
+        scratch_root.mkdir(parents=True, exist_ok=True)
 
     async def put(self, source: Path, name: str | None = None) -> StagedFile:
-        """Store a copy of `source` (unless identical content is already there) and describe it."""
-        return await asyncio.to_thread(self._put, source, name or source.name)
+        """Store `source` under its content's key (unless already there) and describe it."""
+        sha256 = await asyncio.to_thread(sha256_of, source)
+        size = source.stat().st_size
+        file = StagedFile(uri=URI_SCHEME + content_key(sha256, name or source.name), size_bytes=size, sha256=sha256)
+        if not await self.exists(file):
+            async with self._reaching():
+                await obstore.put_async(self._backend, key_of(file), source, chunk_size=MULTIPART_BYTES,
+                                        use_multipart=size > MULTIPART_BYTES, max_concurrency=4)
+        return file
 
-    def path(self, file: StagedFile | str) -> Path:
-        """The local path of a stored file; never a path outside the store."""
-        uri = file.uri if isinstance(file, StagedFile) else file
-        if not uri.startswith(URI_SCHEME):
-            raise DataError(f"not a file-store URI: {uri!r}")
-        path = (self.root / uri.removeprefix(URI_SCHEME)).resolve()
-        if not path.is_relative_to(self.root):
-            raise DataError(f"file-store URI points outside the store: {uri!r}")
-        return path
+    async def put_new(self, key: str, source: Path) -> bool:
+        """Store `source` under `key` unless the key is taken; False when it was."""
+        async with self._reaching():
+            try:
+                await obstore.put_async(self._backend, key, source, mode="create", chunk_size=MULTIPART_BYTES,
+                                        use_multipart=False)
+            except AlreadyExistsError:
+                return False
+        return True
 
-    def exists(self, file: StagedFile) -> bool:
-        path = self.path(file)
-        return path.is_file() and path.stat().st_size == file.size_bytes
+    async def exists(self, file: StagedFile) -> bool:
+        size = await self.size_of(key_of(file))
+        return size == file.size_bytes
 
-    def _put(self, source: Path, name: str) -> StagedFile:
-        if "/" in name or name in ("", ".", ".."):
-            raise DataError(f"invalid file name for the store: {name!r}")
-        sha256 = sha256_of(source)
-        relative = Path("sha256") / sha256[:2] / sha256 / name
-        target = self.root / relative
-        if not (target.is_file() and target.stat().st_size == source.stat().st_size):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._copy_atomically(source, target)
-        return StagedFile(uri=f"{URI_SCHEME}{relative.as_posix()}", size_bytes=target.stat().st_size, sha256=sha256)
+    async def size_of(self, key: str) -> int | None:
+        """The size of the object at `key`, None when there is none."""
+        async with self._reaching():
+            try:
+                meta = await obstore.head_async(self._backend, key)
+            except (FileNotFoundError, NotFoundError):
+                return None
+        return meta["size"]
 
-    @staticmethod
-    def _copy_atomically(source: Path, target: Path) -> None:
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    async def chunks(self, key: str) -> AsyncIterator[bytes]:
+        """The object's bytes, streamed; DataError when it is missing."""
+        async with self._reaching():
+            try:
+                result = await obstore.get_async(self._backend, key)
+            except (FileNotFoundError, NotFoundError):
+                raise DataError(f"{key} is missing from the file store {self.location}") from None
+        async with self._reaching():
+            async for chunk in result.stream(min_chunk_size=CHUNK_BYTES):
+                yield bytes(chunk)
+
+    async def verified_chunks(self, file: StagedFile) -> AsyncIterator[bytes]:
+        """A stored file's bytes, streamed; DataError at the end when they are not what the URI says."""
+        digest, size = hashlib.sha256(), 0
+        async for chunk in self.chunks(key_of(file)):
+            digest.update(chunk)
+            size += len(chunk)
+            yield chunk
+        if size != file.size_bytes or digest.hexdigest() != file.sha256:
+            raise DataError(f"{file.uri} in the file store {self.location} is corrupt: "
+                            f"{size} bytes with sha256 {digest.hexdigest()[:12]}…, expected {file.size_bytes} "
+                            f"with {file.sha256[:12]}…")
+
+    async def download(self, file: StagedFile, target: Path) -> Path:
+        """A verified local copy of a stored file at `target` (written whole or not at all)."""
+        partial = target.with_name(f".{target.name}.partial")
         try:
-            with os.fdopen(handle, "wb") as out, open(source, "rb") as stream:
-                shutil.copyfileobj(stream, out, CHUNK_BYTES)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            with open(partial, "wb") as out:
+                async for chunk in self.verified_chunks(file):
+                    out.write(chunk)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return target
+
+    async def read(self, key: str) -> bytes | None:
+        """A small document, None when there is none."""
+        async with self._reaching():
+            try:
+                result = await obstore.get_async(self._backend, key)
+            except (FileNotFoundError, NotFoundError):
+                return None
+            return bytes(await result.bytes_async())
+
+    async def write(self, key: str, content: bytes) -> None:
+        """Write a small document (whole: readers see the old or the new one)."""
+        async with self._reaching():
+            await obstore.put_async(self._backend, key, content)
+
+    @contextmanager
+    def scratch(self, prefix: str) -> Iterator[Path]:
+        """A private folder of this host, removed afterwards."""
+        with tempfile.TemporaryDirectory(dir=self.scratch_root, prefix=prefix) as folder:
+            yield Path(folder)
+
+    @asynccontextmanager
+    async def local_copies(self, files: Iterable[StagedFile]) -> AsyncIterator[dict[str, Path]]:
+        """Verified local copies of stored files by URI, in a scratch folder removed afterwards."""
+        with self.scratch("copies-") as folder:
+            paths: dict[str, Path] = {}
+            for file in files:
+                if file.uri not in paths:
+                    target = folder / file.sha256[:16] / file.uri.rsplit("/", 1)[-1]
+                    target.parent.mkdir(exist_ok=True)
+                    paths[file.uri] = await self.download(file, target)
+            yield paths
+
+    async def check(self) -> None:
+        """Fail at start-up, naming the setting, when the bucket is missing or the credentials refused."""
+        try:
+            async with self._reaching():
+                await obstore.list_with_delimiter_async(self._backend)
+        except TransientError as error:
+            if "NoSuchBucket" not in str(error):
+                raise
+            raise ConfigError(
+                f"the file store {self.location} does not exist: create the bucket or fix {STORE_URL_VARIABLE}"
+            ) from None
+
+    @asynccontextmanager
+    async def _reaching(self) -> AsyncIterator[None]:
+        """obstore's errors as phoenix's: refused credentials stop the service, the rest may pass."""
+        try:
+            yield
+        except (PermissionDeniedError, UnauthenticatedError):
+            raise self._refused() from None
+        except (NotFoundError, AlreadyExistsError):
             raise
+        except (BaseError, ConnectionError, TimeoutError) as error:
+            if any(code in str(error) for code in REFUSED_CREDENTIALS):
+                raise self._refused() from None
+            raise TransientError(f"the file store {self.location} is unreachable: {_first_line(error)}") from None
+
+    def _refused(self) -> ConfigError:
+        return ConfigError(
+            f"the file store {self.location} refused the credentials: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def open_file_store(settings: StorageSettings) -> FileStore:
+    """The store `PHOENIX_STORE_URL` names; a URL of another kind stops the service, named."""
+    location = settings.store_location
+    url = urlparse(location)
+    if url.scheme == "file":
+        root = Path(url.path)
+        root.mkdir(parents=True, exist_ok=True)
+        backend: object = LocalStore(root)
+    elif url.scheme == "s3" and url.netloc:
+        backend = _s3_backend(url.netloc, url.path.strip("/"), settings)
+    else:
+        raise ConfigError(f"{STORE_URL_VARIABLE}={location!r} is neither file:///path nor s3://bucket/prefix")
+    return FileStore(backend, location, settings.cache_root / "scratch")
+
+
+def _s3_backend(bucket: str, prefix: str, settings: StorageSettings) -> S3Store:
+    credentials = S3Credentials()
+    if not credentials.access_key_id or not credentials.secret_access_key:
+        raise ConfigError(f"{STORE_URL_VARIABLE} names an S3 bucket: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    config: dict[str, str] = {
+        "access_key_id": credentials.access_key_id,
+        "secret_access_key": credentials.secret_access_key,
+        "region": credentials.region,
+    }
+    if settings.s3_endpoint_url:
+        config["endpoint"] = settings.s3_endpoint_url
+    return S3Store(
+        bucket,
+        prefix=prefix or None,
+        config=config,
+        client_options={
+            "allow_http": str((settings.s3_endpoint_url or "").startswith("http://")).lower(),
+            "connect_timeout": "5s",
+            "timeout": "120s",
+        },
+        # Rides out a store restart (about 20 s) inside one handler attempt.
+        retry_config={"max_retries": 12, "retry_timeout": timedelta(seconds=60),
+                      "backoff": {"init_backoff": timedelta(milliseconds=200), "max_backoff": timedelta(seconds=8),
+                                  "base": 2}},
+    )
+
+
+def scratch_folder_of(settings: StorageSettings, name: str) -> Path:
+    """A folder of this host's private scratch (under `PHOENIX_CACHE_DIR`)."""
+    folder = settings.cache_root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+

@@ -64,7 +64,7 @@ class FetcherContext:
 async def lifespan(start: ServiceStart) -> AsyncIterator[FetcherContext]:
     async with (archive_database(start.settings_of(DatabaseSettings)) as database,
                 open_archive(start.settings_of(ArchiveClientSettings)) as archive):
-        yield FetcherContext(start.identity, archive, ArchiveStager(archive, file_store(start.settings_of(StorageSettings))),
+        yield FetcherContext(start.identity, archive, ArchiveStager(archive, await file_store(start.settings_of(StorageSettings))),
                              database)
 
 

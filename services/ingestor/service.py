@@ -1,7 +1,7 @@
 """Ingestor: certified → ingested.
 
-A CERTIFIED AB's science spectra (IDP) are checked against the Phase 3 SDP rules; if all pass
-they are copied into the archive store under stable ids (`PHX.<timestamp>.<n>.fits`) with their
+A CERTIFIED AB's science spectra (IDP) are checked against the Phase 3 SDP rules (on private
+copies from the file store); if all pass they are copied into the archive store under stable ids (`PHX.<timestamp>.<n>.fits`) with their
 ancillary files and catalogued (superseding an earlier version of the same product), and its
 master calibrations (MCALIB) are registered in the observatory archive's calibration store.
 A product failing Phase 3 stops the whole AB: REJECTED with the reasons, nothing stored.
@@ -12,7 +12,7 @@ Every outcome is the AB's final state in the ledger; the request is DONE once al
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +49,7 @@ from shared.instruments import rules_for
 from shared.rawarchive.client import RawArchiveClient, open_archive
 from shared.rawarchive.settings import ArchiveClientSettings
 from shared.resources import archive_database, file_store
-from shared.storage import LocalFileStore, StorageSettings
+from shared.storage import FileStore, StorageSettings
 
 MAX_ID_PROBES = 100
 
@@ -58,7 +58,7 @@ MAX_ID_PROBES = 100
 class IngestorContext:
     identity: str
     db: ArchiveDatabase
-    store: LocalFileStore
+    store: FileStore
     """The working file store the products arrive in."""
     files: ArchiveFiles
     """The archive store they are kept in."""
@@ -96,67 +96,73 @@ async def on_certified(event: Certified, ctx: IngestorContext) -> list[Ingested]
 
 async def ingest(event: Certified, ctx: IngestorContext) -> Outcome:
     products = split_products(event.products)
-    missing = [p.name for p in (*products.idps, *products.masters, *products.ancillary) if not ctx.store.exists(p.file)]
+    missing = [p.name for p in (*products.idps, *products.masters, *products.ancillary)
+               if not await ctx.store.exists(p.file)]
     if missing:
         return Outcome(FinalState.FAILED, f"product file(s) missing from the file store: {', '.join(missing)}")
-    problems = await phase3_problems(event, products, ctx.store)
-    if problems:
-        return Outcome(FinalState.REJECTED, rejection_reason(problems))
-    try:
-        masters = [await _register_master(event, master, ctx) for master in products.masters]
-    except DataError as refused:
-        return Outcome(FinalState.REJECTED, f"the calibration store refused a master: {refused}")
-    idps = await archive_idps(event, products, ctx)
+    needed = [p.file for p in event.products if p.kind is ProductKind.PIPELINE] + \
+        [p.file for p in (*products.idps, *products.masters, *products.ancillary)]
+    async with ctx.store.local_copies(needed) as local:
+        problems = await phase3_problems(event, products, local)
+        if problems:
+            return Outcome(FinalState.REJECTED, rejection_reason(problems))
+        try:
+            masters = [await _register_master(event, master, ctx, local) for master in products.masters]
+        except DataError as refused:
+            return Outcome(FinalState.REJECTED, f"the calibration store refused a master: {refused}")
+        idps = await archive_idps(event, products, ctx, local)
     return Outcome(FinalState.INGESTED, _ingested_reason(products), idps, masters)
 
 
-async def phase3_problems(event: Certified, products: Products, store: LocalFileStore) -> list[str]:
+async def phase3_problems(event: Certified, products: Products, local: Mapping[str, Path]) -> list[str]:
     raw_files = {frame.arcfile for frame in event.ab.raw_files}
     product_files = {product.name for product in event.products}
     problems = list(indistinct_idps(products.idps))
     for idp in products.idps:
-        found = await asyncio.to_thread(validate_file, store.path(idp.file), raw_files, product_files)
+        found = await asyncio.to_thread(validate_file, local[idp.file.uri], raw_files, product_files)
         problems += [f"{idp.name}: {problem}" for problem in found]
     return problems
 
 
-async def _register_master(event: Certified, master: Product, ctx: IngestorContext) -> RegisteredMaster:
+async def _register_master(event: Certified, master: Product, ctx: IngestorContext, local: Mapping[str, Path]
+                           ) -> RegisteredMaster:
     ab = event.ab
     name = calibration_name(ab.instrument, master.pro_catg, ab.night, master.file.sha256)
-    return await register_master(ctx.archive, ctx.store.path(master.file), name, ab.instrument, ab.ab_id)
+    return await register_master(ctx.archive, local[master.file.uri], name, ab.instrument, ab.ab_id)
 
 
-async def archive_idps(event: Certified, products: Products, ctx: IngestorContext) -> list[NewProduct]:
+async def archive_idps(event: Certified, products: Products, ctx: IngestorContext, local: Mapping[str, Path]
+                       ) -> list[NewProduct]:
     """Copy each IDP (and its ancillary files) into the archive store and describe it for the
     catalogue. Ids come from the certified event's time and the IDP's position, so a redelivered
     event finds its own files again; an IDP already CURRENT as this very file keeps its id."""
     new_products = []
     next_index = 1
     processing = await asyncio.to_thread(
-        processing_record, [ctx.store.path(p.file) for p in event.products if p.kind is ProductKind.PIPELINE]
+        processing_record, [local[p.file.uri] for p in event.products if p.kind is ProductKind.PIPELINE]
     )
     for idp in products.idps:
-        source = ctx.store.path(idp.file)
+        source = local[idp.file.uri]
         metadata = await asyncio.to_thread(read_metadata, source)
         provenance = raw_provenance(event.ab, metadata.raw_files) + calibration_provenance(event.ab)
         lineage = lineage_key(event.ab.ab_id, metadata.prodcatg, arm_of(idp), provenance)
         product_id = await current_product_with(ctx.db, lineage, idp.file.sha256)
         ancillary: list[AncillaryFile] = []
         if product_id is None:
-            product_id = await asyncio.to_thread(_put_product, ctx.files, source, event.produced_at, next_index)
+            product_id = await _put_product(ctx.files, source, event.produced_at, next_index)
             next_index = int(product_id.rsplit(".", 1)[1]) + 1
-            ancillary = await asyncio.to_thread(_put_ancillary, ctx, product_id, _ancillary_of(metadata, products))
+            ancillary = await _put_ancillary(ctx, product_id, _ancillary_of(metadata, products), local)
         new_products.append(_new_product(event, idp, product_id, metadata, provenance, ancillary, processing, ctx))
     return new_products
 
 
-def _put_product(files: ArchiveFiles, source: Path, at: datetime, first_index: int) -> str:
+async def _put_product(files: ArchiveFiles, source: Path, at: datetime, first_index: int) -> str:
     """Store the file under the first free id from `first_index` on (or the one already holding
     it): another AB certified in the same millisecond may have taken an id."""
     for index in range(first_index, first_index + MAX_ID_PROBES):
         product_id = make_product_id(at, index)
         try:
-            files.put(source, product_file_name(product_id))
+            await files.put(source, product_file_name(product_id))
         except NameTaken:
             continue
         return product_id
@@ -173,10 +179,11 @@ def _ancillary_of(metadata: SdpMetadata, products: Products) -> list[tuple[str, 
     return named + whole_ab
 
 
-def _put_ancillary(ctx: IngestorContext, product_id: str, ancillary: list[tuple[str, Product]]) -> list[AncillaryFile]:
+async def _put_ancillary(ctx: IngestorContext, product_id: str, ancillary: list[tuple[str, Product]],
+                         local: Mapping[str, Path]) -> list[AncillaryFile]:
     stored = []
     for kind, product in ancillary:
-        archived: ArchivedFile = ctx.files.put(ctx.store.path(product.file), f"{product_id}.{product.name}")
+        archived: ArchivedFile = await ctx.files.put(local[product.file.uri], f"{product_id}.{product.name}")
         stored.append(AncillaryFile(kind=kind, name=product.name, uri=archived.uri, size_bytes=archived.size_bytes))
     return stored
 
@@ -227,13 +234,13 @@ async def lifespan(start: ServiceStart) -> AsyncIterator[IngestorContext]:
     streams = load_all_releases()
     check_override(settings.release, streams)
     metrics.initialise()
-    files = ArchiveFiles(settings.archive_root(storage))
     async with (archive_database(start.settings_of(DatabaseSettings)) as db,
                 open_archive(start.settings_of(ArchiveClientSettings)) as archive):
         await save_releases(db, streams)
         campaigns = asyncio.create_task(metrics.refresh_campaign_nights(db), name="campaign-nights")
         try:
-            yield IngestorContext(start.identity, db, file_store(storage), files, archive, streams, settings.release)
+            store = await file_store(storage)
+            yield IngestorContext(start.identity, db, store, ArchiveFiles(store), archive, streams, settings.release)
         finally:
             campaigns.cancel()
             await asyncio.gather(campaigns, return_exceptions=True)

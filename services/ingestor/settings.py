@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from shared.storage import StorageSettings
-
-ARCHIVE_FOLDER = "archive"
 
 
 class IngestorSettings(BaseSettings):
@@ -20,9 +14,3 @@ class IngestorSettings(BaseSettings):
         description="Put every ingested IDP in this release instead of its stream's default release "
         "(from shared/instruments/<mode>/releases.toml); it must be one of the releases there.",
     )
-    archive_dir: Path | None = Field(
-        default=None, description="Archive store (product files). Default: PHOENIX_DATA_DIR/archive."
-    )
-
-    def archive_root(self, storage: StorageSettings) -> Path:
-        return self.archive_dir or storage.data_dir / ARCHIVE_FOLDER

@@ -34,6 +34,8 @@ from services.portal.settings import PortalSettings
 from shared import __version__
 from shared.archive import ArchiveDatabase, upgrade_to_head
 from shared.errors import DataError, TransientError
+from shared.resources import file_store
+from shared.storage import StorageSettings
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +83,10 @@ def _lifespan(settings: PortalSettings):
         app.state.portal = Portal(
             settings=settings,
             db=database,
-            files=ArchiveFileResolver(settings.archive_root, settings.store_root),
+            files=ArchiveFileResolver(await file_store(StorageSettings(data_dir=settings.data_dir))),
             templates=_templates(),
         )
-        logger.info("portal over %r, files under %s", database, settings.data_dir)
+        logger.info("portal over %r, files in %s", database, app.state.portal.files.store.location)
         try:
             yield
         finally:

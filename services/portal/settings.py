@@ -10,9 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.archive.settings import SQLITE_FILE_NAME, sqlite_url
 from shared.settings import KafkaSettings
 
-ARCHIVE_FOLDER = "archive"
-STORE_FOLDER = "store"
-
 
 class PortalSettings(BaseSettings):
     """`PHOENIX_PORTAL_*`; the CLI fills database_url and data_dir from `--data` or the shared settings."""
@@ -20,7 +17,7 @@ class PortalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PHOENIX_PORTAL_", extra="ignore")
 
     database_url: str = Field(description="SQLAlchemy URL of the archive database.")
-    data_dir: Path = Field(description="Root of the archive files (archive/) and the file store (store/).")
+    data_dir: Path = Field(description="Data folder: the default SQLite database and file store (PHOENIX_STORE_URL).")
     host: str = Field(default="127.0.0.1", description="Interface to listen on.")
     port: int = Field(default=8080, ge=0, le=65535, description="Port to listen on; 0 picks a free one.")
     public_read: bool = Field(
@@ -43,14 +40,6 @@ class PortalSettings(BaseSettings):
         if url is not None and ((url.path or "/") != "/" or url.query or url.fragment):
             raise ValueError(f"public_url {url} must be scheme://host[:port] only, without a path or query")
         return url
-
-    @property
-    def archive_root(self) -> Path:
-        return self.data_dir / ARCHIVE_FOLDER
-
-    @property
-    def store_root(self) -> Path:
-        return self.data_dir / STORE_FOLDER
 
 
 def default_database_url(data_dir: Path) -> str:

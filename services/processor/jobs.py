@@ -1,11 +1,12 @@
 """Jobs: the key that says two runs would be identical, the job store that remembers finished
 runs, and the work folders recipes run in.
 
-Layout under PHOENIX_DATA_DIR:
-- `jobs/<key>/result.json`: the finished job (products as store URIs, QC, log, versions). It
-  is written last and atomically (temporary file, fsync, rename): its presence is the only sign
-  of a finished job, so a folder left by a replica killed mid-job is never taken for a result.
-- `work/<key>.<random>/`: one fresh folder per run (SOF, `out/`, logs). Deleted after a
+Where they live:
+- `jobs/<key>/result.json` in the file store: the finished job (products as store URIs, QC,
+  log, versions), so a replica on any host reuses it. It is written last and whole: its
+  presence is the only sign of a finished job, so a replica killed mid-job leaves no result.
+- `work/<key>.<random>/` under this host's PHOENIX_CACHE_DIR: one private folder per run
+  (the inputs copied from the store, SOF, `out/`, logs). Deleted after a
   successful run (its products and log are in the file store by then); after a failure moved
   to `work/failed/` for inspection, the newest `keep_failed_workdirs` of them, older ones
   pruned. Folders of replicas killed mid-run are swept at start-up once older than any
@@ -29,10 +30,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.processor.backends import QcValue
 from shared.contracts import ProductKind, StagedFile
-from shared.fileio import write_atomically
+from shared.storage import FileStore
 
 log = logging.getLogger(__name__)
 
+JOBS_PREFIX = "jobs"
 RESULT_FILE = "result.json"
 FAILED_DIR = "failed"
 
@@ -92,28 +94,23 @@ def job_key(recipe: str, pipeline_version: str, parameters: dict[str, str], inpu
 
 
 class JobStore:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+    """Finished jobs, and what is derived from them (`document_key`), in the file store."""
 
-    def result_path(self, key: str) -> Path:
-        return self.root / key / RESULT_FILE
+    def __init__(self, store: FileStore) -> None:
+        self.store = store
 
-    def load(self, key: str) -> JobRecord | None:
-        """The finished job with this key; None when there is none (or only a half-written folder)."""
-        path = self.result_path(key)
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            return None
-        return JobRecord.model_validate_json(text)
+    @staticmethod
+    def document_key(key: str, name: str) -> str:
+        return f"{JOBS_PREFIX}/{key}/{name}"
 
-    def save(self, record: JobRecord) -> Path:
-        """Write `result.json` atomically; call it only once everything it names is stored."""
-        path = self.result_path(record.job_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, record.model_dump_json(indent=2).encode())
-        return path
+    async def load(self, key: str) -> JobRecord | None:
+        """The finished job with this key; None when there is none."""
+        text = await self.store.read(self.document_key(key, RESULT_FILE))
+        return None if text is None else JobRecord.model_validate_json(text)
+
+    async def save(self, record: JobRecord) -> None:
+        """Write `result.json`; call it only once everything it names is stored."""
+        await self.store.write(self.document_key(record.job_key, RESULT_FILE), record.model_dump_json(indent=2).encode())
 
 
 class Workspace:

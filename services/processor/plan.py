@@ -3,23 +3,17 @@ parameters. Every way an AB can be unrunnable ends here as a DataError with a cl
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from pathlib import Path
 
-from services.processor.backends import Frame
 from services.processor.jobs import JobInput
 from services.processor.recipes import RECIPES_FILE, RecipeCatalogue, arm_of, parameter_set_for
-from services.processor.runner import JobPlan
+from services.processor.runner import JobPlan, StagedFrame
 from shared.contracts import AssociationBlock, CalibrationRole, StagedFile
-from shared.errors import DataError, TransientError
+from shared.errors import DataError
 from shared.instruments import rules_for
-from shared.storage import LocalFileStore
 
 
-def plan_job(
-    ab: AssociationBlock, catalogues: Mapping[str, RecipeCatalogue], store: LocalFileStore, default_timeout_seconds: float
-) -> JobPlan:
+def plan_job(ab: AssociationBlock, catalogues: Mapping[str, RecipeCatalogue], default_timeout_seconds: float) -> JobPlan:
     recipe = rules_for(catalogues, ab.instrument_mode, RECIPES_FILE).recipe(ab.recipe)
     calibrations = [c for c in ab.calibrations if c.role is CalibrationRole.MCALIB]
     refused = recipe.refused_tags([raw.category for raw in ab.raw_files], [c.pro_catg for c in calibrations])
@@ -27,40 +21,21 @@ def plan_job(
         raise DataError(f"{ab.recipe} does not accept {', '.join(refused)}")
     tagged = [(raw.arcfile, raw.staged, raw.category) for raw in ab.raw_files]
     tagged += [(c.file, c.staged, c.pro_catg) for c in calibrations]
-    _check_store_is_there(store)
     return JobPlan(
         recipe_name=ab.recipe,
         recipe=recipe,
         arm=_single_arm([raw.category for raw in ab.raw_files]),
-        frames=[Frame(path=staged_path(store, name, staged), tag=tag) for name, staged, tag in tagged],
-        inputs=[JobInput(sha256=_staged(name, staged).sha256, tag=tag) for name, staged, tag in tagged],
+        frames=[StagedFrame(file=staged_file(name, staged), tag=tag) for name, staged, tag in tagged],
+        inputs=[JobInput(sha256=staged_file(name, staged).sha256, tag=tag) for name, staged, tag in tagged],
         parameters=recipe.esorex_parameters(parameter_set_for(ab)),
         timeout_seconds=recipe.timeout_seconds or default_timeout_seconds,
     )
 
 
-def staged_path(store: LocalFileStore, name: str, staged: StagedFile | None) -> Path:
-    """The local path of a staged file that is there, complete and readable."""
-    path = store.path(_staged(name, staged))
-    if not path.is_file():
-        raise DataError(f"staged file {name} is missing from the store ({staged.uri})")
-    if path.stat().st_size != staged.size_bytes:
-        raise DataError(f"staged file {name} has {path.stat().st_size} bytes, {staged.size_bytes} expected")
-    if not os.access(path, os.R_OK):
-        raise DataError(f"staged file {name} is not readable ({staged.uri})")
-    return path
-
-
-def _staged(name: str, staged: StagedFile | None) -> StagedFile:
+def staged_file(name: str, staged: StagedFile | None) -> StagedFile:
     if staged is None:
         raise DataError(f"{name} was never staged")
     return staged
-
-
-def _check_store_is_there(store: LocalFileStore) -> None:
-    """A missing store root is an unmounted volume, which may come back; a missing file is not."""
-    if not store.root.is_dir():
-        raise TransientError(f"the file store {store.root} is not available")
 
 
 def _single_arm(raw_tags: list[str]) -> str:

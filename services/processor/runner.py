@@ -1,10 +1,10 @@
 """Running one planned job: served from the job store when an identical job finished before,
-otherwise run through the backend in a fresh work folder, its products and log put into the
-file store, `result.json` written last; then judged by the recipe's junk gates."""
+otherwise run through the backend in a fresh private work folder (its inputs copied there from
+the file store, verified), its products and log put into the file store, `result.json` written
+last; then judged by the recipe's junk gates."""
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import logging
 from pathlib import Path
@@ -16,10 +16,21 @@ from services.processor.backends import Frame, PipelineBackend, RecipeJob, Recip
 from services.processor.jobs import JobInput, JobRecord, JobStore, StoredProduct, Workspace, job_key
 from services.processor.metrics import RunOutcome
 from services.processor.recipes import Recipe
+from shared.contracts import StagedFile
 from shared.errors import DataError, TransientError
 from shared.storage import FileStore
 
 log = logging.getLogger(__name__)
+INPUTS_FOLDER = "inputs"
+
+
+class StagedFrame(BaseModel):
+    """One input of a job: a stored file and its esorex tag."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: StagedFile
+    tag: str
 
 
 class JobPlan(BaseModel):
@@ -30,7 +41,7 @@ class JobPlan(BaseModel):
     recipe_name: str
     recipe: Recipe
     arm: str
-    frames: list[Frame]
+    frames: list[StagedFrame]
     inputs: list[JobInput]
     parameters: dict[str, str]
     timeout_seconds: float
@@ -67,7 +78,7 @@ class JobRunner:
 
     async def run(self, plan: JobPlan) -> JobOutcome:
         key = self.key_of(plan)
-        record = self._finished(key)
+        record = await self._finished(key)
         reused = record is not None
         if record is None:
             record = await self._run_fresh(key, plan)
@@ -75,13 +86,13 @@ class JobRunner:
         _count(plan.recipe_name, outcome)
         return outcome
 
-    def _finished(self, key: str) -> JobRecord | None:
+    async def _finished(self, key: str) -> JobRecord | None:
         """The earlier identical job, if it finished and its files are all still in the store."""
-        record = self.jobs.load(key)
+        record = await self.jobs.load(key)
         if record is None:
             return None
         files = [p.file for p in record.products if p.file] + ([record.log] if record.log else [])
-        if not all(self.store.exists(file) for file in files):
+        if not all([await self.store.exists(file) for file in files]):
             log.warning("job %s finished before but its files are gone from the store; running it again", key[:12])
             return None
         return record
@@ -89,26 +100,40 @@ class JobRunner:
     async def _run_fresh(self, key: str, plan: JobPlan) -> JobRecord:
         workdir = self.workspace.create(key)
         try:
-            result = await self.backend.run(self._job(plan, workdir))
+            frames = await self._fetched(plan.frames, workdir / INPUTS_FOLDER)
+            result = await self.backend.run(self._job(plan, frames, workdir))
             metrics.RECIPE_DURATION.labels(plan.recipe_name).observe(result.duration_seconds)
             record = await self._stored(key, plan, result)
         except OSError as error:
             self.workspace.discard(workdir)
             raise _as_phoenix_error(error, plan.recipe_name) from error
-        except asyncio.CancelledError:
-            # The service is stopping; the AB will be redelivered, this half run is worthless.
+        except BaseException:
+            # A missing input, an unreachable store, or the service stopping (the AB will be
+            # redelivered): this half run is worthless.
             self.workspace.discard(workdir)
             raise
         if record.succeeded:
-            self.jobs.save(record)
+            await self.jobs.save(record)
             self.workspace.discard(workdir)
         else:
             self.workspace.keep_failed_run(workdir)
         return record
 
-    def _job(self, plan: JobPlan, workdir: Path) -> RecipeJob:
+    async def _fetched(self, frames: list[StagedFrame], folder: Path) -> list[Frame]:
+        """Verified copies of the job's inputs in its private folder, under their archive names."""
+        folder.mkdir()
+        fetched = []
+        for frame in frames:
+            name = frame.file.uri.rsplit("/", 1)[-1]
+            target = folder / name
+            if not target.exists():
+                await self.store.download(frame.file, target)
+            fetched.append(Frame(path=target, tag=frame.tag))
+        return fetched
+
+    def _job(self, plan: JobPlan, frames: list[Frame], workdir: Path) -> RecipeJob:
         return RecipeJob(
-            recipe=plan.recipe_name, frames=plan.frames, parameters=plan.parameters, workdir=workdir,
+            recipe=plan.recipe_name, frames=frames, parameters=plan.parameters, workdir=workdir,
             timeout_seconds=plan.timeout_seconds, omp_threads=self.omp_threads,
         )
 

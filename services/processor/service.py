@@ -27,8 +27,8 @@ from shared.bus.runtime import ServiceSpec, ServiceStart
 from shared.contracts import DataStaged, ProcessStatus, Product, ProductKind, ProductsReady
 from shared.errors import DataError
 from shared.instruments import rules_for
-from shared.resources import archive_database
-from shared.storage import LocalFileStore, StorageSettings
+from shared.resources import archive_database, file_store
+from shared.storage import FileStore, StorageSettings, scratch_folder_of
 
 log = logging.getLogger(__name__)
 PROCESSING_LOG_CATEGORY = "PROCESSING_LOG"
@@ -41,7 +41,7 @@ class ProcessorContext:
     settings: ProcessorSettings
     recipes: dict[str, RecipeCatalogue]
     sdp_rules: dict[str, SdpRules]
-    store: LocalFileStore
+    store: FileStore
     runner: JobRunner
 
 
@@ -56,7 +56,7 @@ async def on_data_staged(event: DataStaged, ctx: ProcessorContext) -> list[Produ
 async def _processed(event: DataStaged, ctx: ProcessorContext) -> ProductsReady:
     """The AB's products, or FAILED with the reason: an AB that cannot run flows on like any other."""
     try:
-        plan = plan_job(event.ab, ctx.recipes, ctx.store, ctx.settings.default_timeout_seconds)
+        plan = plan_job(event.ab, ctx.recipes, ctx.settings.default_timeout_seconds)
         outcome = await ctx.runner.run(plan)
         sdp_rules = ctx.sdp_rules.get(event.ab.instrument_mode)
         idps = (
@@ -100,15 +100,15 @@ def _processing_log(event: DataStaged, outcome: JobOutcome) -> list[Product]:
 @asynccontextmanager
 async def lifespan(start: ServiceStart) -> AsyncIterator[ProcessorContext]:
     settings = start.settings_of(ProcessorSettings)
-    data_dir = start.settings_of(StorageSettings).data_dir
+    storage = start.settings_of(StorageSettings)
     recipes = load_all_recipes()
     backend = await EsorexBackend.installed()
-    workspace = Workspace(data_dir / "work", settings.keep_failed_workdirs)
+    workspace = Workspace(scratch_folder_of(storage, "work"), settings.keep_failed_workdirs)
     swept = workspace.sweep_abandoned(older_than_seconds=2 * _longest_timeout(recipes, settings))
     if swept:
         log.info("removed %d work folders abandoned by killed replicas", len(swept))
-    store = LocalFileStore(data_dir / "store")
-    runner = JobRunner(backend, JobStore(data_dir / "jobs"), workspace, store, settings.omp_threads)
+    store = await file_store(storage)
+    runner = JobRunner(backend, JobStore(store), workspace, store, settings.omp_threads)
     log.info(
         "processor ready: %s %s, %d recipes at once, %d OMP threads each, recipes for %s",
         backend.pipeline_version, backend.esorex_version, start.runtime.concurrency, settings.omp_threads, ", ".join(recipes),

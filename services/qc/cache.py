@@ -1,6 +1,7 @@
 """Reprocessing an unchanged AB: QC measured and drawn before is reused, keyed by what it depends on.
 
-Measurements depend only on the products' content (and the raw frames for saturation), so they
+Kept as small documents under `qc/` in the file store, so every QC replica on any host finds
+them. Measurements depend only on the products' content (and the raw frames for saturation), so they
 are kept by those checksums. Scores are always recomputed (statistical thresholds follow the
 history of certified values); the report is reused only when the scores are the same too.
 """
@@ -10,16 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from pathlib import Path
 
 from pydantic import TypeAdapter
 
 from services.qc.extraction import Measurement
 from shared import __version__
 from shared.contracts import ProductsReady, QcScore, StagedFile
-from shared.storage import LocalFileStore
+from shared.storage import FileStore
 
 _SCORES = TypeAdapter(list[QcScore])
+QC_PREFIX = "qc"
 
 
 def measurement_key(event: ProductsReady, wanted_raw: set[str]) -> str:
@@ -33,36 +34,30 @@ def report_key(measured: str, scores: list[QcScore]) -> str:
 
 
 class QcCache:
-    def __init__(self, root: Path, store: LocalFileStore) -> None:
-        self.root = root
+    def __init__(self, store: FileStore) -> None:
         self.store = store
-        root.mkdir(parents=True, exist_ok=True)
 
-    def measurements(self, key: str) -> list[Measurement] | None:
-        document = self._read(f"{key}.measurements.json")
+    async def measurements(self, key: str) -> list[Measurement] | None:
+        document = await self._read(f"{key}.measurements.json")
         return None if document is None else [Measurement(**item) for item in document]
 
-    def save_measurements(self, key: str, measurements: list[Measurement]) -> None:
-        self._write(f"{key}.measurements.json", [asdict(m) for m in measurements])
+    async def save_measurements(self, key: str, measurements: list[Measurement]) -> None:
+        await self._write(f"{key}.measurements.json", [asdict(m) for m in measurements])
 
-    def report(self, key: str) -> StagedFile | None:
-        document = self._read(f"{key}.report.json")
+    async def report(self, key: str) -> StagedFile | None:
+        document = await self._read(f"{key}.report.json")
         report = None if document is None else StagedFile.model_validate(document)
-        return report if report is not None and self.store.exists(report) else None
+        return report if report is not None and await self.store.exists(report) else None
 
-    def save_report(self, key: str, report: StagedFile) -> None:
-        self._write(f"{key}.report.json", report.model_dump(mode="json"))
+    async def save_report(self, key: str, report: StagedFile) -> None:
+        await self._write(f"{key}.report.json", report.model_dump(mode="json"))
 
-    def _read(self, name: str) -> object | None:
-        try:
-            return json.loads((self.root / name).read_text())
-        except FileNotFoundError:
-            return None
+    async def _read(self, name: str) -> object | None:
+        document = await self.store.read(f"{QC_PREFIX}/{name}")
+        return None if document is None else json.loads(document)
 
-    def _write(self, name: str, document: object) -> None:
-        temporary = self.root / f".{name}.tmp"
-        temporary.write_text(json.dumps(document, default=_plain))
-        temporary.replace(self.root / name)
+    async def _write(self, name: str, document: object) -> None:
+        await self.store.write(f"{QC_PREFIX}/{name}", json.dumps(document, default=_plain).encode())
 
 
 def _digest(parts: list[object]) -> str:

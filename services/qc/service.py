@@ -8,19 +8,17 @@ report. A FAILED processing result passes through with its reason, recorded in t
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from services.qc import metrics
-from services.qc.adapters.products import SATURATED_FRACTION, ProductReader
+from services.qc.adapters.products import SATURATED_FRACTION, ProductReader, files_to_read
 from services.qc.adapters.qc1 import certified_history, record_scores
 from services.qc.cache import QcCache, measurement_key, report_key
 from services.qc.dictionary import QcDictionary, load_dictionary
-from services.qc.extraction import Spectrum
+from services.qc.extraction import Measurement, Spectrum
 from services.qc.report import write_report
 from services.qc.scoring import score_measurements, statistical_needs
 from services.qc.settings import QcSettings
@@ -31,14 +29,14 @@ from shared.contracts import ProcessStatus, ProductKind, ProductsReady, QcScore,
 from shared.instruments import load_per_mode, rules_for
 from shared.pipeline_install import qc_dictionary_file
 from shared.resources import archive_database, file_store
-from shared.storage import LocalFileStore, StorageSettings
+from shared.storage import FileStore, StorageSettings
 
 
 @dataclass(frozen=True)
 class QcContext:
     identity: str
     settings: QcSettings
-    store: LocalFileStore
+    store: FileStore
     db: ArchiveDatabase
     dictionary: QcDictionary
     thresholds: dict[str, ThresholdFile]
@@ -56,13 +54,13 @@ async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScor
     threshold_set = rules.select(ab.night, ctx.settings.threshold_set)
     if threshold_set is not None:
         threshold_set = threshold_set.for_setting(ab.raw_match_key)
-    reader = ProductReader(ctx.store, ctx.dictionary, rules, ctx.settings.resolving_power)
+    reader = ProductReader(ctx.dictionary, rules, ctx.settings.resolving_power)
     wanted_raw = {SATURATED_FRACTION} if threshold_set and _scores_raw_frames(threshold_set, ab.raw_type) else set()
     measured = measurement_key(event, wanted_raw)
-    measurements, spectra = ctx.cache.measurements(measured), None
+    measurements, spectra = await ctx.cache.measurements(measured), None
     if measurements is None:
-        measurements, spectra = await asyncio.to_thread(reader.measure, event, wanted_raw)
-        ctx.cache.save_measurements(measured, measurements)
+        measurements, spectra = await _measured(ctx.store, reader, event, wanted_raw)
+        await ctx.cache.save_measurements(measured, measurements)
 
     needs = statistical_needs(threshold_set, ab.raw_type, measurements) if threshold_set else {}
     histories = await certified_history(ctx.db, event, needs)
@@ -70,16 +68,25 @@ async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScor
     scores = score_measurements(measurements, threshold_set, ab.raw_type, products, histories,
                                 no_set_reason=_no_set_reason(ctx.settings, ab.night))
     reported = report_key(measured, scores)
-    report = ctx.cache.report(reported)
+    report = await ctx.cache.report(reported)
     if report is None:
         if spectra is None:
-            _, spectra = await asyncio.to_thread(reader.measure, event, wanted_raw)
+            _, spectra = await _measured(ctx.store, reader, event, wanted_raw)
         report = await _stored_report(ctx, event, scores, spectra)
-        ctx.cache.save_report(reported, report)
+        await ctx.cache.save_report(reported, report)
     await record_scores(ctx.db, event, scores, ctx.identity)
     metrics.count(ab.raw_type, event.status.value, [s.score for s in scores])
     return [QcScored.following(event, ab=ab, status=event.status, reason=event.reason, products=event.products,
                                scores=scores, report=report)]
+
+
+async def _measured(store: FileStore, reader: ProductReader, event: ProductsReady, wanted_raw: set[str]
+                    ) -> tuple[list[Measurement], dict[str, Spectrum]]:
+    """Measured on private copies of the files, removed afterwards."""
+    raws = [raw.staged for raw in event.ab.raw_files if raw.staged is not None] if wanted_raw else []
+    present = {file.uri for file in raws if await store.exists(file)}
+    async with store.local_copies(files_to_read(event, wanted_raw, present)) as local:
+        return await asyncio.to_thread(reader.measure, event, wanted_raw, local)
 
 
 def _scores_raw_frames(threshold_set: ThresholdSet, raw_type: str) -> bool:
@@ -93,8 +100,8 @@ def _no_set_reason(settings: QcSettings, night: date) -> str:
 
 
 async def _stored_report(ctx: QcContext, event: ProductsReady, scores: list[QcScore], spectra: dict[str, Spectrum]) -> StagedFile:
-    with tempfile.TemporaryDirectory(prefix="qc-report-") as folder:
-        path = Path(folder) / f"{event.ab.ab_id}.qc.png"
+    with ctx.store.scratch("qc-report-") as folder:
+        path = folder / f"{event.ab.ab_id}.qc.png"
         await asyncio.to_thread(write_report, path, event.ab, scores, spectra)
         return await ctx.store.put(path)
 
@@ -110,8 +117,8 @@ async def lifespan(start: ServiceStart) -> AsyncIterator[QcContext]:
     storage = start.settings_of(StorageSettings)
     thresholds = load_all_thresholds()
     dictionary = load_dictionary(qc_dictionary_file())
-    store = file_store(storage)
-    cache = QcCache(storage.data_dir / "qc-cache", store)
+    store = await file_store(storage)
+    cache = QcCache(store)
     async with archive_database(start.settings_of(DatabaseSettings)) as db:
         yield QcContext(start.identity, settings, store, db, dictionary, thresholds, cache)
 

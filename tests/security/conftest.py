@@ -28,9 +28,10 @@ from shared.archive.models import Scope
 from shared.archive.tokens import create_token, revoke_token
 from shared.archive.types import utc_now
 from shared.serving import serve_in_background
+from shared.storage import FileStore
 from tests.integration.portal.conftest import (  # noqa: F401 - fixtures reused from the portal tests
     app,
-    archive_root,
+    archive_store,
     data_dir,
     database_url,
     db,
@@ -123,7 +124,7 @@ async def _tokens(database: ArchiveDatabase) -> Tokens:
     return Tokens(**secrets)
 
 
-async def seed_portal(database: ArchiveDatabase, root: Path, folder: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+async def seed_portal(database: ArchiveDatabase, root: FileStore, folder: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Products (with previews) in the archive `root`, a processed night, and secret files in and
     above the data `folder`; the product ids and AB ids."""
     await add_release(database)
@@ -148,18 +149,18 @@ async def _serve(portal_app: FastAPI, database: ArchiveDatabase, folder: Path, i
 
 
 @pytest.fixture
-async def portal(app: FastAPI, db: ArchiveDatabase, archive_root: Path, data_dir: Path) -> AsyncIterator[ServedPortal]:  # noqa: F811
+async def portal(app: FastAPI, db: ArchiveDatabase, archive_store: FileStore, data_dir: Path) -> AsyncIterator[ServedPortal]:  # noqa: F811
     """The default portal (public read) with seeded products, a night, and tokens, over real HTTP."""
-    ids, ab_ids = await seed_portal(db, archive_root, data_dir)
+    ids, ab_ids = await seed_portal(db, archive_store, data_dir)
     async for served in _serve(app, db, data_dir, ids, ab_ids):
         yield served
 
 
 @pytest.fixture
-async def private_portal(settings: PortalSettings, db: ArchiveDatabase, archive_root: Path,  # noqa: F811
+async def private_portal(settings: PortalSettings, db: ArchiveDatabase, archive_store: FileStore,  # noqa: F811
                          data_dir: Path) -> AsyncIterator[ServedPortal]:  # noqa: F811
     """The same with PHOENIX_PORTAL_PUBLIC_READ=false: reading needs a read token too."""
-    ids, ab_ids = await seed_portal(db, archive_root, data_dir)
+    ids, ab_ids = await seed_portal(db, archive_store, data_dir)
     private = create_app(settings.model_copy(update={"public_read": False}))
     async for served in _serve(private, db, data_dir, ids, ab_ids):
         yield served

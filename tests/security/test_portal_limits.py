@@ -105,13 +105,13 @@ async def test_error_answers_carry_no_internals(portal: ServedPortal) -> None:
 
 
 async def test_a_broker_failure_does_not_tell_the_client_where_the_broker_is(
-    settings, db, archive_root, data_dir
+    settings, db, archive_store, data_dir
 ) -> None:
     """POST /api/requests with an unreachable broker: 503, and the broker address stays in the log."""
     from services.portal.service import create_app
     from tests.security.conftest import _serve, seed_portal
 
-    ids, ab_ids = await seed_portal(db, archive_root, data_dir)
+    ids, ab_ids = await seed_portal(db, archive_store, data_dir)
     broker = f"127.0.0.1:{free_ports(1)[0]}"
     app = create_app(settings.model_copy(update={"kafka": KafkaSettings(bootstrap_servers=broker)}))
     async for portal in _serve(app, db, data_dir, ids, ab_ids):

@@ -11,6 +11,8 @@ silently (CI runs `make setup` first, so a skip would hide a broken set-up).
 - `postgres_url`: SQLAlchemy URL of a session-wide database; `PHOENIX_TEST_DATABASE_URL`
   uses that database instead of starting a server.
 - `postgres_server` / `postgres_factory`: the same for PostgreSQL.
+- `s3proxy`: a session-wide real S3 server (s3proxy, file-system backend) with a `phoenix` bucket;
+  `s3_store_environment`: the variables that point a service at a fresh prefix of it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import pytest
 
 from tests.support.apache_kafka import ApacheKafka, KafkaNotInstalled, SaslUser
 from tests.support.postgres import PostgresNotInstalled, PostgresServer
+from tests.support.s3proxy import S3Proxy, S3ProxyNotInstalled
+
+S3_BUCKET = "phoenix"
 
 KafkaFactory = Callable[..., ApacheKafka]
 PostgresFactory = Callable[[], PostgresServer]
@@ -116,3 +121,25 @@ def postgres_factory() -> Iterator[PostgresFactory]:
     finally:
         for server in started:
             server.close()
+
+
+def new_s3proxy(work_dir: Path, **options: object) -> S3Proxy:
+    try:
+        server = S3Proxy(work_dir, **options)  # type: ignore[arg-type]
+    except S3ProxyNotInstalled as error:
+        pytest.fail(str(error), pytrace=False)
+    server.create_bucket(S3_BUCKET)
+    return server
+
+
+@pytest.fixture(scope="session")
+def s3proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Proxy]:
+    server = new_s3proxy(tmp_path_factory.mktemp("s3proxy"))
+    with server:
+        yield server
+
+
+@pytest.fixture
+def s3_store_environment(s3proxy: S3Proxy, request: pytest.FixtureRequest) -> dict[str, str]:
+    """PHOENIX_STORE_URL and the AWS variables of a prefix of the bucket no other test uses."""
+    return s3proxy.environment(S3_BUCKET, prefix=f"t{abs(hash(request.node.nodeid)):x}")

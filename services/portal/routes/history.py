@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from markdown_it import MarkdownIt
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,13 +93,13 @@ async def ab_cover_sheet(ab_id: str, request: Request, portal: PortalDep, sessio
 
 
 @router.get("/ab/{ab_id}/qc-report", summary="The QC report plot an AB was reviewed with")
-async def ab_qc_report(ab_id: str, portal: PortalDep, session: SessionDep) -> FileResponse:
+async def ab_qc_report(ab_id: str, portal: PortalDep, session: SessionDep) -> StreamingResponse:
     review = await reviews.get_review(session, ab_id)
     uri = (review.event.get("report") or {}).get("uri") if review is not None else None
-    path = portal.files.path_of(uri) if isinstance(uri, str) else None
-    if path is None:
+    stored = await portal.files.find(uri) if isinstance(uri, str) else None
+    if stored is None:
         raise HTTPException(404, f"no QC report for AB {ab_id!r}")
-    return FileResponse(path, media_type="image/png", content_disposition_type="inline")
+    return stored.response(f"{ab_id}.qc.png", media_type="image/png", inline=True)
 
 
 @router.get("/qc/{mode}", response_class=HTMLResponse, summary="QC parameters of a mode, with trend plots")

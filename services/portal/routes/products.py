@@ -7,7 +7,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from services.portal.ancillary import TEXT_KINDS, without_server_paths
 from services.portal.dependencies import PortalDep, SessionDep, requires
@@ -76,22 +76,18 @@ async def metadata(product_id: str, request: Request, session: SessionDep) -> Pr
 
 @router.get("/{product_id}/file", dependencies=[Depends(requires(Scope.DOWNLOAD))],
             responses={200: {"content": {FITS_MEDIA_TYPE: {}}}})
-async def download(product_id: str, portal: PortalDep, session: SessionDep) -> FileResponse:
-    """The product file; ETag and X-Checksum-SHA256 carry the catalogue's SHA-256."""
+async def download(product_id: str, portal: PortalDep, session: SessionDep) -> StreamingResponse:
+    """The product file, streamed from the store; ETag and X-Checksum-SHA256 carry the catalogue's SHA-256."""
     product = await _product_or_404(session, product_id)
-    path = portal.files.path_of(product.access_uri)
-    if path is None:
+    stored = await portal.files.find(product.access_uri)
+    if stored is None:
         logger.error("product %s: file %r missing from the archive", product_id, product.access_uri)
         raise HTTPException(404, f"the file of product {product_id} is not in the archive")
-    if path.stat().st_size != product.file_size_bytes:
+    if stored.size_bytes != product.file_size_bytes:
         logger.error("product %s: file size differs from the catalogue", product_id)
         raise HTTPException(409, f"the file of product {product_id} differs from its catalogue entry")
-    return FileResponse(
-        path,
-        media_type=FITS_MEDIA_TYPE,
-        filename=f"{product.product_id}.fits",
-        headers={"ETag": f'"{product.sha256}"', "X-Checksum-SHA256": product.sha256},
-    )
+    return stored.response(f"{product.product_id}.fits", media_type=FITS_MEDIA_TYPE,
+                           headers={"ETag": f'"{product.sha256}"', "X-Checksum-SHA256": product.sha256})
 
 
 @router.get("/{product_id}/files/{name}", dependencies=[Depends(requires(Scope.READ))])
@@ -100,13 +96,13 @@ async def ancillary(product_id: str, name: str, portal: PortalDep, session: Sess
     A processing log is public, so the server's folders are cut from the paths it mentions."""
     product = await _product_or_404(session, product_id)
     entry = next((f for f in product.files if f.name == name), None)
-    path = portal.files.path_of(entry.uri) if entry is not None else None
-    if entry is None or path is None:
+    stored = await portal.files.find(entry.uri) if entry is not None else None
+    if entry is None or stored is None:
         raise HTTPException(404, f"product {product_id} has no file {name!r}")
     if entry.kind in TEXT_KINDS:
-        text = without_server_paths(path.read_text(errors="replace"))
+        text = without_server_paths((await stored.read()).decode(errors="replace"))
         return PlainTextResponse(text, headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}"})
-    return FileResponse(path, filename=name, content_disposition_type="inline")
+    return stored.response(name, inline=True)
 
 
 async def _product_or_404(session: SessionDep, product_id: str) -> Product:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,8 @@ from services.qc.extraction import (
     spectrum_measurements,
 )
 from services.qc.thresholds import ThresholdFile
-from shared.contracts import Product, ProductKind, ProductsReady
+from shared.contracts import Product, ProductKind, ProductsReady, StagedFile
 from shared.errors import DataError
-from shared.storage import LocalFileStore
 
 SATURATED_FRACTION = "RAW.SATURATED.FRACTION"
 
@@ -77,24 +77,34 @@ def read_truth(path: Path) -> Truth:
         raise DataError(f"{path.name}: unreadable simulation truth: {error}") from None
 
 
+def files_to_read(event: ProductsReady, raw_parameters: set[str], present: set[str]) -> list[StagedFile]:
+    """The stored files `ProductReader.measure` reads; raw frames only those `present` in the store."""
+    products = [p.file for p in event.products
+                if p.kind is not ProductKind.ANCILLARY or p.pro_catg == TRUTH_PRO_CATG]
+    raws = [raw.staged for raw in event.ab.raw_files if raw.staged is not None and raw.staged.uri in present] \
+        if SATURATED_FRACTION in raw_parameters else []
+    return products + raws
+
+
 @dataclass(frozen=True)
 class ProductReader:
-    """Turns an AB's stored products (and raw frames) into measurements."""
+    """Turns an AB's products (and raw frames), copied from the store, into measurements."""
 
-    store: LocalFileStore
     dictionary: QcDictionary
     rules: ThresholdFile
     default_resolving_power: float
 
-    def measure(self, event: ProductsReady, raw_parameters: set[str]) -> tuple[list[Measurement], dict[str, Spectrum]]:
-        """Every measurement of the AB, and the science spectra by product name (for the report)."""
-        truth = self._truth(event.products)
+    def measure(self, event: ProductsReady, raw_parameters: set[str], local: Mapping[str, Path]
+                ) -> tuple[list[Measurement], dict[str, Spectrum]]:
+        """Every measurement of the AB, and the science spectra by product name (for the report);
+        `local` holds the copies of `files_to_read` by URI."""
+        truth = self._truth(event.products, local)
         measurements: list[Measurement] = []
         spectra: dict[str, Spectrum] = {}
         for product in event.products:
             if product.kind is ProductKind.ANCILLARY:
                 continue
-            path = self.store.path(product.file)
+            path = local[product.file.uri]
             header = read_header(path)
             qc = {**header_qc(header), **product.qc}
             measurements += [Measurement(product.name, product.pro_catg, name, value, self._unit(name))
@@ -107,7 +117,7 @@ class ProductReader:
                 measurements += spectrum_measurements(product.name, product.pro_catg, spectrum, nominal, truth,
                                                       resolving_power)
         if SATURATED_FRACTION in raw_parameters:
-            measurements += self._raw_saturation(event)
+            measurements += self._raw_saturation(event, local)
         return measurements, spectra
 
     def _textual(self, parameter: str) -> bool:
@@ -119,9 +129,9 @@ class ProductReader:
         keyword = self.dictionary.lookup(parameter)
         return keyword.unit if keyword else ""
 
-    def _truth(self, products: list[Product]) -> Truth | None:
+    def _truth(self, products: list[Product], local: Mapping[str, Path]) -> Truth | None:
         carrier = next((p for p in products if p.kind is ProductKind.ANCILLARY and p.pro_catg == TRUTH_PRO_CATG), None)
-        return read_truth(self.store.path(carrier.file)) if carrier else None
+        return read_truth(local[carrier.file.uri]) if carrier else None
 
     def _nominal_range(self, pro_catg: str, header: dict[str, object], match_key: dict[str, str]
                        ) -> tuple[float, float] | None:
@@ -136,12 +146,12 @@ class ProductReader:
             or self.rules.nominal_range(setting)
         return (nominal.min_nm, nominal.max_nm) if nominal else None
 
-    def _raw_saturation(self, event: ProductsReady) -> list[Measurement]:
+    def _raw_saturation(self, event: ProductsReady, local: Mapping[str, Path]) -> list[Measurement]:
         found = []
         for raw in event.ab.raw_files:
-            if raw.staged is None or not self.store.exists(raw.staged):
+            if raw.staged is None or raw.staged.uri not in local:
                 value: object = None
             else:
-                value = saturated_fraction(read_raw_images(self.store.path(raw.staged)), self.rules.saturation_adu)
+                value = saturated_fraction(read_raw_images(local[raw.staged.uri]), self.rules.saturation_adu)
             found.append(Measurement(raw.arcfile, raw.category, SATURATED_FRACTION, value, ""))
         return found

@@ -17,7 +17,7 @@ from tests.integration.deploy.monitoring import REPO
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 SECRETS = {"POSTGRES_PASSWORD": "pw-for-config", "PHOENIX_ARCHIVE_TOKEN": "token-for-config",
-           "GRAFANA_ADMIN_PASSWORD": "admin-for-config"}
+           "GRAFANA_ADMIN_PASSWORD": "admin-for-config", "AWS_SECRET_ACCESS_KEY": "s3-secret-for-config"}
 PHOENIX_SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
 
 
@@ -52,7 +52,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_config_is_valid_with_the_secrets_set(config: dict) -> None:
-    expected = {"kafka", "kafka-init", "postgres", "rawarchive", *PHOENIX_SERVICES, "portal",
+    expected = {"kafka", "kafka-init", "postgres", "s3", "rawarchive", *PHOENIX_SERVICES, "portal",
                 "kafka-exporter", "prometheus", "grafana"}
     assert set(config["services"]) == expected
 
@@ -100,8 +100,10 @@ def test_phoenix_services_wait_for_their_dependencies(config: dict) -> None:
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy", name
         environment = service["environment"]
         assert environment["PHOENIX_METRICS_HOST"] == "0.0.0.0"
-        assert environment["PHOENIX_DATA_DIR"] == "/data"
-        assert any(v["target"] == "/data" and v["type"] == "volume" for v in service["volumes"]), name
+        assert service["depends_on"]["s3"]["condition"] == "service_healthy", name
+        assert environment["PHOENIX_STORE_URL"] == "s3://phoenix" and environment["PHOENIX_S3_ENDPOINT_URL"] == "http://s3:80"
+        assert environment["AWS_SECRET_ACCESS_KEY"] == "s3-secret-for-config"
+        assert not service.get("volumes"), f"{name} shares no volume: every file goes through the object store"
     for name in PHOENIX_SERVICES:
         assert config["services"][name]["command"] == ["service", name]
 

@@ -1,4 +1,4 @@
-"""Reading a simulated night from the real archive server, associating it, staging ABs into a LocalFileStore."""
+"""Reading a simulated night from the real archive server, associating it, staging ABs into a file store."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from shared.errors import DataError
 from shared.instruments.association import load_association_rules
 from shared.rawarchive.client import RawArchiveClient
 from shared.serving import serve_in_background
-from shared.storage import LocalFileStore, sha256_of
+from shared.storage import sha256_of
+from tests.support.storage import folder_store, stored_path
 from tools.archive.server import create_app
 from tools.archive.settings import ArchiveServerSettings
 
@@ -64,7 +65,7 @@ async def test_staging_puts_every_raw_and_static_file_in_the_store(
 ) -> None:
     frames, blocks = await _mcalib_blocks(client, classifier)
     catalogue = await client.list_calib("UVES")
-    store = LocalFileStore(tmp_path / "store")
+    store = folder_store(tmp_path / "store")
     predict = next(b for b in blocks if b.raw_type == "ARC_LAMP_FORM_BLUE")
 
     staged = await stage_block(predict, ArchiveStager(client, store), frames.raw_infos(), catalogue)
@@ -72,10 +73,10 @@ async def test_staging_puts_every_raw_and_static_file_in_the_store(
     (raw,) = staged.raw_files
     (table,) = staged.calibrations
     assert raw.staged is not None and table.staged is not None
-    assert store.path(raw.staged).name == raw.arcfile
-    assert sha256_of(store.path(raw.staged)) == frames.raw_infos()[raw.arcfile].sha256
+    assert stored_path(store, raw.staged).name == raw.arcfile
+    assert sha256_of(stored_path(store, raw.staged)) == frames.raw_infos()[raw.arcfile].sha256
     archived = archive_root / "calib" / "UVES" / f"{LINE_REFER_TABLE}.fits"
-    assert store.path(table.staged).read_bytes() == archived.read_bytes()
+    assert stored_path(store, table.staged).read_bytes() == archived.read_bytes()
 
 
 async def test_a_waiting_or_incomplete_ab_is_not_staged(client: RawArchiveClient, classifier, tmp_path: Path) -> None:
@@ -84,7 +85,7 @@ async def test_a_waiting_or_incomplete_ab_is_not_staged(client: RawArchiveClient
     assert not is_ready(flat)
 
     with pytest.raises(DataError, match="still waits for the products of"):
-        await stage_block(flat, ArchiveStager(client, LocalFileStore(tmp_path)), frames.raw_infos(), [])
+        await stage_block(flat, ArchiveStager(client, folder_store(tmp_path)), frames.raw_infos(), [])
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ async def test_a_file_already_in_the_store_is_not_downloaded_again(
     client, downloads = counting_client
     frames, blocks = await _mcalib_blocks(client, classifier)
     catalogue = await client.list_calib("UVES")
-    store = LocalFileStore(tmp_path / "store")
+    store = folder_store(tmp_path / "store")
     bias, predict = blocks[0], blocks[1]
 
     first = await stage_block(bias, ArchiveStager(client, store), frames.raw_infos(), catalogue)

@@ -18,7 +18,7 @@ from shared.errors import TransientError
 from shared.rawarchive.client import RawArchiveClient
 from shared.rawarchive.models import RawFileInfo
 from shared.serving import serve_in_background
-from shared.storage import LocalFileStore
+from tests.support.storage import folder_store, stored_path
 
 CONTENT = bytes(range(256)) * 40
 SHA256 = hashlib.sha256(CONTENT).hexdigest()
@@ -78,12 +78,12 @@ def _block(*arcfiles: str) -> AssociationBlock:
 async def test_server_errors_and_slow_answers_are_ridden_out(
     client: RawArchiveClient, requests: dict[str, int], tmp_path: Path
 ) -> None:
-    store = LocalFileStore(tmp_path / "store")
+    store = folder_store(tmp_path / "store")
     staged = await stage_block(_block(FLAKY, SLOW), ArchiveStager(client, store), _listing(FLAKY, SLOW), [])
 
     assert requests == {FLAKY: 3, SLOW: 1}
     for raw in staged.raw_files:
-        assert raw.staged is not None and store.path(raw.staged).read_bytes() == CONTENT
+        assert raw.staged is not None and stored_path(store, raw.staged).read_bytes() == CONTENT
 
 
 async def test_a_corrupted_byte_is_retried_then_reported_and_never_staged(
@@ -92,7 +92,7 @@ async def test_a_corrupted_byte_is_retried_then_reported_and_never_staged(
     store_root = tmp_path / "store"
     work = tmp_path / "work"
     work.mkdir()
-    stager = ArchiveStager(client, LocalFileStore(store_root), work_dir=work)
+    stager = ArchiveStager(client, folder_store(store_root), work_dir=work)
 
     with pytest.raises(TransientError, match=f"{CORRUPT}.*SHA-256 mismatch"):
         await stage_block(_block(CORRUPT), stager, _listing(CORRUPT), [])

@@ -32,8 +32,9 @@ from shared.contracts import (
 )
 from shared.rawarchive.client import RawArchiveClient
 from shared.serving import serve_in_background
-from shared.storage import LocalFileStore
+from shared.storage import FileStore
 from tests.integration.archive.conftest import DATABASES, throwaway_postgres_database
+from tests.support.storage import folder_store
 from tests.unit.ingestor.sdp_files import PREVIEW, RAW_FILES
 from tools.archive.server import create_app
 from tools.archive.settings import ArchiveServerSettings
@@ -75,13 +76,13 @@ async def archive(archive_root: Path) -> AsyncIterator[RawArchiveClient]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> LocalFileStore:
-    return LocalFileStore(tmp_path / "data" / "store")
+def store(tmp_path: Path) -> FileStore:
+    return folder_store(tmp_path / "data" / "store")
 
 
 @pytest.fixture
-def ctx(db: ArchiveDatabase, store: LocalFileStore, archive: RawArchiveClient, tmp_path: Path) -> IngestorContext:
-    return IngestorContext("ingestor@test", db, store, ArchiveFiles(tmp_path / "data" / "archive"), archive, load_all_releases())
+def ctx(db: ArchiveDatabase, store: FileStore, archive: RawArchiveClient) -> IngestorContext:
+    return IngestorContext("ingestor@test", db, store, ArchiveFiles(store), archive, load_all_releases())
 
 
 def staged(name: str) -> StagedFile:
@@ -125,7 +126,7 @@ def bias_ab(ab_id: str = "UVES_ECHELLE.2024-03-01.BIAS_BLUE.0a1b2c3d") -> Associ
 class Products:
     """Puts files into the working store and describes them as the certifier passes them on."""
 
-    store: LocalFileStore
+    store: FileStore
 
     async def idp(self, path: Path) -> Product:
         return Product(name=path.name, pro_catg="SCIENCE.SPECTRUM", kind=ProductKind.IDP, file=await self.store.put(path))
@@ -142,7 +143,7 @@ class Products:
 
 
 @pytest.fixture
-def products(store: LocalFileStore) -> Products:
+def products(store: FileStore) -> Products:
     return Products(store)
 
 

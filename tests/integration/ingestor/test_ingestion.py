@@ -17,6 +17,7 @@ from shared.archive.models import AbState, CalibrationStatus, ProductStatus, Pro
 from shared.contracts import DateRequested, Decision, FinalState, Ingested, ProcessingMode
 from shared.storage import sha256_of
 from tests.integration.ingestor.conftest import REQUEST, Products, bias_ab, certified, science_ab
+from tests.support.storage import stored_path
 from tests.unit.ingestor.sdp_files import PREVIEW, RAW_FILES, write_sdp
 from tests.unit.rawarchive.synthetic import write_master
 
@@ -30,7 +31,12 @@ def same_output(one: Ingested, other: Ingested) -> bool:
 
 
 def archived_files(ctx: IngestorContext) -> list[str]:
-    return sorted(p.name for p in ctx.files.root.iterdir()) if ctx.files.root.exists() else []
+    root = stored_path(ctx.store, "store:archive")
+    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+
+
+def archived_path(ctx: IngestorContext, name: str) -> Path:
+    return stored_path(ctx.store, f"store:{ctx.files.key_of(name)}")
 
 
 async def test_a_certified_science_ab_is_catalogued_with_its_files(
@@ -45,7 +51,7 @@ async def test_a_certified_science_ab_is_catalogued_with_its_files(
     [product_id] = ingested.product_ids
     assert product_id == "PHX.2026-11-24T18:00:00.123.1"
     assert archived_files(ctx) == [f"{product_id}.fits", f"{product_id}.{PREVIEW}"]
-    assert sha256_of(ctx.files.path_of(product_id)) == sha256_of(sdp)
+    assert sha256_of(archived_path(ctx, product_id)) == sha256_of(sdp)
     async with ctx.db.session() as session:
         product = await get_product(session, product_id)
         record = await ledger.get_ab(session, event.ab.ab_id)
@@ -65,7 +71,7 @@ async def test_a_certified_science_ab_is_catalogued_with_its_files(
     ]
     assert all(len(p.sha256) == 64 for p in product.provenance)
     assert [(f.kind, f.name, f.uri) for f in product.files] == [("PREVIEW", PREVIEW, f"archive:{product_id}.{PREVIEW}")]
-    assert ctx.files.path_of(product.files[0].uri).read_bytes().startswith(b"\x89PNG")
+    assert archived_path(ctx, product.files[0].uri).read_bytes().startswith(b"\x89PNG")
     assert release.name == "UVES_ECHELLE_IDP_2026.1" and "uves_obs_scired" in release.description
     assert (record.state, record.reason) == (AbState.INGESTED, ingested.reason)
 
@@ -118,7 +124,7 @@ async def test_a_new_version_makes_the_old_one_obsolete_and_keeps_both_files(
         (new_id, ProductStatus.CURRENT, 2, old_id),
     ]
     assert archived_files(ctx) == [f"{old_id}.fits", f"{old_id}.{PREVIEW}", f"{new_id}.fits", f"{new_id}.{PREVIEW}"]
-    assert sha256_of(ctx.files.path_of(old_id)) != sha256_of(ctx.files.path_of(new_id))
+    assert sha256_of(archived_path(ctx, old_id)) != sha256_of(archived_path(ctx, new_id))
 
 
 async def test_a_product_without_a_mandatory_keyword_is_rejected_and_nothing_is_stored(

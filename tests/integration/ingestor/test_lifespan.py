@@ -17,7 +17,7 @@ from shared.settings import RuntimeSettings
 def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "observatory").mkdir()
     monkeypatch.delenv("PHOENIX_DATABASE_URL", raising=False)
-    monkeypatch.delenv("PHOENIX_INGESTOR_ARCHIVE_DIR", raising=False)
+    monkeypatch.delenv("PHOENIX_STORE_URL", raising=False)
     monkeypatch.setenv("PHOENIX_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PHOENIX_ARCHIVE_URL", str(tmp_path / "observatory"))
     return tmp_path / "data"
@@ -27,7 +27,7 @@ async def test_start_up_saves_the_releases_and_uses_the_archive_store(environmen
     async with lifespan(ServiceStart("ingestor", RuntimeSettings())) as ctx:
         async with ctx.db.session() as session:
             saved = await releases.list_releases(session, stream="UVES_ECHELLE")
-        assert ctx.files.root == (environment / "archive").resolve()
+        assert ctx.files.store.location == (environment / "store").resolve().as_uri()
         assert ctx.release_for("UVES_ECHELLE") == "UVES_ECHELLE_IDP_2026.1"
     assert [r.name for r in saved] == ["UVES_ECHELLE_IDP_2026.1"]
     assert "## Known limits" in saved[0].description

@@ -13,6 +13,7 @@ from services.portal.service import create_app
 from services.portal.settings import PortalSettings
 from shared.archive import ArchiveDatabase, upgrade_to_head
 from shared.archive.settings import sqlite_url
+from shared.storage import FileStore, StorageSettings, open_file_store
 from tests.integration.archive.conftest import throwaway_postgres_database
 
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -34,8 +35,9 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def archive_root(data_dir: Path) -> Path:
-    return data_dir / "archive"
+def archive_store(data_dir: Path) -> FileStore:
+    """The file store the portal opens for `data_dir` (its default: `data_dir/store`)."""
+    return open_file_store(StorageSettings(data_dir=data_dir))
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from shared.archive import ArchiveDatabase
 from shared.archive.catalogue import AncillaryFile, NewProduct, Provenance, add_product
@@ -28,6 +26,7 @@ from shared.contracts import (
     QcScored,
     RawFrame,
 )
+from shared.storage import FileStore
 
 MODE = "UVES_ECHELLE"
 NIGHT = date(2024, 3, 1)
@@ -63,17 +62,21 @@ def product_id(index: int) -> str:
     return f"PHX.2026-11-24T18:00:00.000.{index}"
 
 
-async def add_spectrum(db: ArchiveDatabase, archive_root: Path, spectrum: Spectrum) -> str:
+async def add_spectrum(db: ArchiveDatabase, store: FileStore, spectrum: Spectrum) -> str:
     """Write the product file (and a preview) into the archive store and catalogue it; its sha256."""
-    files = ArchiveFiles(archive_root)
+    files = ArchiveFiles(store)
     content = spectrum.content or f"SIMPLE  = T / {spectrum.product_id}".ljust(2880).encode()
-    archived = files.put(_temporary(archive_root, content), f"{spectrum.product_id}.fits")
-    preview = files.put(_temporary(archive_root, spectrum.preview), f"{spectrum.product_id}.preview.png")
+    with store.scratch("seed-") as folder:
+        (folder / "product").write_bytes(content)
+        (folder / "preview").write_bytes(spectrum.preview)
+        archived = await files.put(folder / "product", f"{spectrum.product_id}.fits")
+        preview = await files.put(folder / "preview", f"{spectrum.product_id}.preview.png")
+        ancillary = [AncillaryFile("PREVIEW", "preview.png", preview.uri, preview.size_bytes)]
+        if spectrum.log is not None:
+            (folder / "log").write_text(spectrum.log)
+            log = await files.put(folder / "log", f"{spectrum.product_id}.log")
+            ancillary.append(AncillaryFile("LOG", "esorex.log", log.uri, log.size_bytes))
     raw = spectrum.raw_name or f"UVES.{spectrum.product_id}.raw.fits"
-    ancillary = [AncillaryFile("PREVIEW", "preview.png", preview.uri, preview.size_bytes)]
-    if spectrum.log is not None:
-        log = files.put(_temporary(archive_root, spectrum.log.encode()), f"{spectrum.product_id}.log")
-        ancillary.append(AncillaryFile("LOG", "esorex.log", log.uri, log.size_bytes))
     new = NewProduct(
         product_id=spectrum.product_id, ab_id=spectrum.ab_id, instrument="UVES", prodcatg="SCIENCE.SPECTRUM",
         access_uri=archived.uri, sha256=archived.sha256, file_size_bytes=archived.size_bytes,
@@ -98,13 +101,6 @@ async def add_release(db: ArchiveDatabase) -> None:
             "- master calibrations of the same night\n- known limit: no flux calibration\n\n"
             "<script>alert('x')</script>",
         )
-
-
-def _temporary(folder: Path, content: bytes) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder.parent / f".seed-{hashlib.sha256(content).hexdigest()[:16]}"
-    path.write_bytes(content)
-    return path
 
 
 def make_ab(ab_id: str, raw_type: str, dpr_catg: str, recipe: str, night: date = NIGHT) -> AssociationBlock:

@@ -38,9 +38,9 @@ async def test_bad_search_parameters(client, params, status, named) -> None:
     assert named in response.json()["detail"]
 
 
-async def test_sql_fragments_in_text_are_only_text(client, db, archive_root) -> None:
+async def test_sql_fragments_in_text_are_only_text(client, db, archive_store) -> None:
     await add_release(db)
-    await add_spectrum(db, archive_root, Spectrum(product_id(1), 10.0, -20.0))
+    await add_spectrum(db, archive_store, Spectrum(product_id(1), 10.0, -20.0))
     for fragment in ("' OR '1'='1", "HD 1234'; DROP TABLE products; --", "%", "_", "\\"):
         response = await client.get("/api/products", params={"target": fragment})
         assert response.status_code == 200 and response.json()["total"] == 0, fragment

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from shared.archive.models import Product, Scope
 from shared.archive.tokens import create_token
 from shared.archive.types import utc_now
 from shared.serving import serve_in_background
+from shared.storage import FileStore
 from tests.integration.portal.seed import Spectrum, add_release, add_spectrum, product_id
 
 CONTENT = b"SIMPLE  =                    T / a product".ljust(2880 * 3, b" ")
@@ -28,9 +28,9 @@ async def token(db: ArchiveDatabase, *scopes: Scope, expires_in: timedelta | Non
 
 
 @pytest.fixture
-async def product(db: ArchiveDatabase, archive_root: Path) -> str:
+async def product(db: ArchiveDatabase, archive_store: FileStore) -> str:
     await add_release(db)
-    await add_spectrum(db, archive_root, Spectrum(product_id(1), 10.0, -20.0, content=CONTENT))
+    await add_spectrum(db, archive_store, Spectrum(product_id(1), 10.0, -20.0, content=CONTENT))
     return product_id(1)
 
 

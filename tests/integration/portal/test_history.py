@@ -36,10 +36,10 @@ async def test_the_night_page_lists_abs_with_states_and_scores(client, db) -> No
     assert 'class="dot r"' in page.text
 
 
-async def test_the_ab_cover_sheet(client, db, archive_root) -> None:
+async def test_the_ab_cover_sheet(client, db, archive_store) -> None:
     await seed_night(db)
     await add_release(db)
-    await add_spectrum(db, archive_root, Spectrum("PHX.2026-11-24T18:00:00.000.1", 10.0, -20.0, ab_id=SCIENCE_AB))
+    await add_spectrum(db, archive_store, Spectrum("PHX.2026-11-24T18:00:00.000.1", 10.0, -20.0, ab_id=SCIENCE_AB))
     page = await client.get(f"/history/ab/{SCIENCE_AB}")
     assert page.status_code == 200
     text = page.text

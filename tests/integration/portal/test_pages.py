@@ -24,11 +24,11 @@ UNSCORED_AB = f"{MODE}.{NIGHT}.BIAS_RED.0001"
 
 
 @pytest.fixture
-async def served(app: FastAPI, db: ArchiveDatabase, archive_root, data_dir) -> AsyncIterator[httpx.AsyncClient]:
+async def served(app: FastAPI, db: ArchiveDatabase, archive_store, data_dir) -> AsyncIterator[httpx.AsyncClient]:
     await add_release(db)
     await seed_night(db)
     for index, target in TARGETS.items():
-        await add_spectrum(db, archive_root, Spectrum(
+        await add_spectrum(db, archive_store, Spectrum(
             product_id(index), 10.0 + index, -20.0, target=target, ab_id=UNSCORED_AB,
             log=f"[ INFO  ] esorex: reading {data_dir}/work/ab-{index}/UVES.2024-03-01T23:00:00.000.fits\n"
                 f"[ INFO  ] writing /var/tmp/phoenix/out/red_science_blue.fits\n"))
@@ -141,9 +141,9 @@ async def test_links_never_come_from_the_host_header(served: httpx.AsyncClient) 
     assert links["next"].startswith(str(served.base_url).rstrip("/") + "/api/products?")
 
 
-async def test_links_use_the_configured_public_url(settings: PortalSettings, db, archive_root) -> None:
+async def test_links_use_the_configured_public_url(settings: PortalSettings, db, archive_store) -> None:
     await add_release(db)
-    await add_spectrum(db, archive_root, Spectrum(product_id(1), 10.0, -20.0))
+    await add_spectrum(db, archive_store, Spectrum(product_id(1), 10.0, -20.0))
     app = create_app(settings.model_copy(update={"public_url": "https://archive.example.org"}))
     async with serve_in_background(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         answer = (await client.get("/api/products", headers={"host": "evil.example"})).json()

@@ -72,13 +72,13 @@ def spectrum_preview() -> bytes:
     return buffer.getvalue()
 
 
-async def seed_pages(db, archive_root) -> None:
+async def seed_pages(db, archive_store) -> None:
     await add_release(db)
     for offset in range(6):
         await seed_night(db, NIGHT + timedelta(days=offset), ron_base=2.0 + 0.25 * (offset % 3))
     preview = spectrum_preview()
     for index, (target, ra) in enumerate((("HD 20794", 49.98), ("HD 20794", 49.98), ("HD 1234", 3.7)), start=1):
-        await add_spectrum(db, archive_root, Spectrum(product_id(index), ra, -43.07, target=target,
+        await add_spectrum(db, archive_store, Spectrum(product_id(index), ra, -43.07, target=target,
                                                       ab_id=SCIENCE_AB, preview=preview, snr=60.0 + index))
 
 
@@ -109,8 +109,8 @@ PAGES = {
 }
 
 
-async def test_pages_in_chromium(app, db, archive_root, tmp_path: Path) -> None:
-    await seed_pages(db, archive_root)
+async def test_pages_in_chromium(app, db, archive_store, tmp_path: Path) -> None:
+    await seed_pages(db, archive_store)
     async with serve_in_background(app) as base_url:
         for name, path in PAGES.items():
             target = tmp_path / name

@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import httpx
 
 from shared.archive import ArchiveDatabase
 from shared.archive.geometry import angular_distance_deg
+from shared.storage import FileStore
 from tests.integration.portal.seed import RELEASE, Spectrum, add_release, add_spectrum, product_id
 
 # Sources around both poles, across RA 0/360, and a few elsewhere.
@@ -21,12 +21,12 @@ POSITIONS = [
 ]
 
 
-async def seed_positions(db: ArchiveDatabase, archive_root: Path) -> dict[str, tuple[float, float]]:
+async def seed_positions(db: ArchiveDatabase, archive_store: FileStore) -> dict[str, tuple[float, float]]:
     await add_release(db)
     positions = {}
     for index, (ra, dec) in enumerate(POSITIONS, start=1):
         positions[product_id(index)] = (ra, dec)
-        await add_spectrum(db, archive_root, Spectrum(product_id(index), ra, dec, target=f"STAR {index}"))
+        await add_spectrum(db, archive_store, Spectrum(product_id(index), ra, dec, target=f"STAR {index}"))
     return positions
 
 
@@ -40,8 +40,8 @@ async def cone(client: httpx.AsyncClient, ra: float, dec: float, radius: float) 
     return response.json()
 
 
-async def test_cone_searches_near_the_poles_and_across_ra_zero(client, db, archive_root) -> None:
-    positions = await seed_positions(db, archive_root)
+async def test_cone_searches_near_the_poles_and_across_ra_zero(client, db, archive_store) -> None:
+    positions = await seed_positions(db, archive_store)
     cones = [(0.0, 90.0, 0.5), (200.0, 89.8, 0.3), (0.0, -90.0, 0.2), (0.0, 0.0, 1.0), (359.9, 0.0, 0.5),
              (0.3, 0.0, 0.4), (180.0, 0.0, 0.01), (120.0, 45.0, 5.0), (50.0, 50.0, 1.0)]
     for ra, dec, radius in cones:
@@ -53,8 +53,8 @@ async def test_cone_searches_near_the_poles_and_across_ra_zero(client, db, archi
         assert page["total"] == len(found)
 
 
-async def test_random_cones_match_brute_force(client, db, archive_root) -> None:
-    positions = await seed_positions(db, archive_root)
+async def test_random_cones_match_brute_force(client, db, archive_store) -> None:
+    positions = await seed_positions(db, archive_store)
     generator = random.Random(7)
     for _ in range(25):
         ra, dec = generator.uniform(0, 360), generator.uniform(-90, 90)
@@ -63,13 +63,13 @@ async def test_random_cones_match_brute_force(client, db, archive_root) -> None:
         assert {p["product_id"] for p in page["products"]} == expected_in_cone(positions, ra, dec, radius)
 
 
-async def test_filters_combine(client, db, archive_root) -> None:
+async def test_filters_combine(client, db, archive_store) -> None:
     await add_release(db)
     base = Spectrum(product_id(1), 10.0, -20.0)
-    await add_spectrum(db, archive_root, base)
-    await add_spectrum(db, archive_root, replace(base, product_id=product_id(2), target="HD 99", snr=12.0,
+    await add_spectrum(db, archive_store, base)
+    await add_spectrum(db, archive_store, replace(base, product_id=product_id(2), target="HD 99", snr=12.0,
                                                  wavelength_nm=(476.0, 684.0), arm="RED"))
-    await add_spectrum(db, archive_root, replace(base, product_id=product_id(3), night=date(2024, 5, 2),
+    await add_spectrum(db, archive_store, replace(base, product_id=product_id(3), night=date(2024, 5, 2),
                                                  wavelength_nm=(660.0, 1060.0), arm="REDL", ab_id="AB.OTHER"))
 
     async def ids(**params: object) -> list[str]:
@@ -88,10 +88,10 @@ async def test_filters_combine(client, db, archive_root) -> None:
     assert await ids(release="no such release") == []
 
 
-async def test_paging_covers_every_match_once(client, db, archive_root) -> None:
+async def test_paging_covers_every_match_once(client, db, archive_store) -> None:
     await add_release(db)
     for index in range(1, 8):
-        await add_spectrum(db, archive_root, Spectrum(product_id(index), 10.0 + index, -20.0))
+        await add_spectrum(db, archive_store, Spectrum(product_id(index), 10.0 + index, -20.0))
     seen: list[str] = []
     url: str | None = "/api/products?limit=3"
     while url:
@@ -104,11 +104,11 @@ async def test_paging_covers_every_match_once(client, db, archive_root) -> None:
     assert empty["products"] == [] and empty["total"] == 7 and empty["next"] is None
 
 
-async def test_superseded_versions_only_on_request(client, db, archive_root) -> None:
+async def test_superseded_versions_only_on_request(client, db, archive_store) -> None:
     await add_release(db)
     first = Spectrum(product_id(1), 10.0, -20.0, raw_name="UVES.raw.fits", content=b"v1".ljust(2880))
-    await add_spectrum(db, archive_root, first)
-    await add_spectrum(db, archive_root, replace(first, product_id=product_id(2), content=b"v2".ljust(2880)))
+    await add_spectrum(db, archive_store, first)
+    await add_spectrum(db, archive_store, replace(first, product_id=product_id(2), content=b"v2".ljust(2880)))
     current = (await client.get("/api/products")).json()
     assert [p["product_id"] for p in current["products"]] == [product_id(2)]
     everything = (await client.get("/api/products", params={"include_obsolete": "true"})).json()
@@ -119,9 +119,9 @@ async def test_superseded_versions_only_on_request(client, db, archive_root) -> 
         (product_id(1), 1, "OBSOLETE"), (product_id(2), 2, "CURRENT")]
 
 
-async def test_metadata_has_provenance_files_and_links(client, db, archive_root) -> None:
+async def test_metadata_has_provenance_files_and_links(client, db, archive_store) -> None:
     await add_release(db)
-    await add_spectrum(db, archive_root, Spectrum(product_id(1), 10.0, -20.0))
+    await add_spectrum(db, archive_store, Spectrum(product_id(1), 10.0, -20.0))
     detail = (await client.get(f"/api/products/{product_id(1)}")).json()
     assert detail["ab_id"] and detail["release"] == RELEASE
     assert {p["kind"] for p in detail["provenance"]} == {"RAW", "MCALIB"}

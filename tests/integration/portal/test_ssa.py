@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-from pathlib import Path
 
 import astropy.units as u
 import httpx
@@ -19,6 +18,7 @@ from shared.archive import ArchiveDatabase
 from shared.archive.models import Scope
 from shared.archive.tokens import create_token
 from shared.serving import serve_in_background
+from shared.storage import FileStore
 from tests.integration.portal.seed import Spectrum, add_release, add_spectrum, product_id
 
 SPECTRA = [
@@ -30,10 +30,10 @@ SPECTRA = [
 
 
 @pytest.fixture
-async def ssa_url(app, db: ArchiveDatabase, archive_root: Path):
+async def ssa_url(app, db: ArchiveDatabase, archive_store: FileStore):
     await add_release(db)
     for spectrum in SPECTRA:
-        await add_spectrum(db, archive_root, spectrum)
+        await add_spectrum(db, archive_store, spectrum)
     async with serve_in_background(app) as base_url:
         yield f"{base_url}/ssa"
 
@@ -103,10 +103,10 @@ async def test_the_access_reference_downloads_with_a_token(ssa_url, db) -> None:
     assert hashlib.sha256(response.content).hexdigest() == response.headers["x-checksum-sha256"]
 
 
-async def test_mjd_time_and_lower_case_parameters(client, db, archive_root) -> None:
+async def test_mjd_time_and_lower_case_parameters(client, db, archive_store) -> None:
     await add_release(db)
     for spectrum in SPECTRA:
-        await add_spectrum(db, archive_root, spectrum)
+        await add_spectrum(db, archive_store, spectrum)
     response = await client.get("/ssa", params={"request": "querydata", "time": "60399.5/60400.5", "format": "fits"})
     assert response.status_code == 200
     table = parse_single_table(io.BytesIO(response.content))

@@ -14,6 +14,7 @@ from services.processor.service import on_data_staged
 from shared.contracts import ProcessStatus, ProductKind
 from tests.integration.processor.conftest import esorex_processes_in
 from tests.integration.processor.frames import write_bias
+from tests.support.storage import stored_path
 from tests.unit.processor.support import staged_event
 
 pytestmark = [pytest.mark.esorex, pytest.mark.timeout(300)]
@@ -38,13 +39,13 @@ async def test_master_bias_through_the_handler(ctx, tmp_path, arm):
         assert product.kind is ProductKind.MCALIB
         ron = next(v for k, v in product.qc.items() if k.endswith("RON.RAW"))
         assert ron == pytest.approx(2.5, rel=0.1), "the pipeline measures the noise the frames were made with"
-        header = fits.getheader(ctx.store.path(product.file))
+        header = fits.getheader(stored_path(ctx.store, product.file))
         assert header["HIERARCH ESO PRO CATG"] == product.pro_catg
-    assert "uves_cal_mbias" in ctx.store.path(ready.log).read_text()
+    assert "uves_cal_mbias" in stored_path(ctx.store, ready.log).read_text()
     assert ready.pipeline_version.startswith("uves-6.") and "esorex-3." in ready.pipeline_version
     assert not ready.reused and ready.duration_seconds > 0
-    assert list((tmp_path / "data" / "work").iterdir()) == [], "the work folder is gone after success"
-    assert (tmp_path / "data" / "jobs" / ready.job_key / "result.json").is_file()
+    assert list((tmp_path / "data" / "cache" / "work").iterdir()) == [], "the work folder is gone after success"
+    assert (tmp_path / "data" / "store" / "jobs" / ready.job_key / "result.json").is_file()
 
 
 async def test_a_repeated_ab_is_served_without_running_esorex(ctx, tmp_path):
@@ -58,7 +59,7 @@ async def test_a_repeated_ab_is_served_without_running_esorex(ctx, tmp_path):
     assert first.status is again.status is ProcessStatus.SUCCESSFUL
     assert again.reused and again.job_key == first.job_key and again.products == first.products
     assert again_seconds < first_seconds / 5, (first_seconds, again_seconds)
-    assert not (tmp_path / "data" / "work").exists() or list((tmp_path / "data" / "work").iterdir()) == []
+    assert not (tmp_path / "data" / "cache" / "work").exists() or list((tmp_path / "data" / "cache" / "work").iterdir()) == []
 
 
 async def test_constant_frames_exit_zero_but_are_junk(ctx, tmp_path):
@@ -73,8 +74,8 @@ async def test_a_recipe_error_fails_the_ab_with_the_pipeline_error(ctx, tmp_path
     [ready] = await on_data_staged(await staged_event(ctx.store, "uves_cal_mflat", frames), ctx)
     assert ready.status is ProcessStatus.FAILED
     assert ready.reason.startswith("uves_cal_mflat failed with exit code ") and "[ ERROR ]" in ready.reason
-    assert ctx.store.exists(ready.log)
-    [kept] = (tmp_path / "data" / "work" / "failed").iterdir()
+    assert await ctx.store.exists(ready.log)
+    [kept] = (tmp_path / "data" / "cache" / "work" / "failed").iterdir()
     assert (kept / "job.sof").is_file() and (kept / "recipe.log").is_file()
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from shared.bus.publish import publish
-from shared.storage import LocalFileStore
 from tests.integration.processor.conftest import esorex_processes_in
 from tests.integration.processor.frames import write_bias
 from tests.support.bus import Broker, env_for, read_topic
 from tests.support.processes import ServiceProcess
+from tests.support.storage import folder_store
 from tests.unit.processor.support import staged_event
 
 pytestmark = [pytest.mark.kafka, pytest.mark.esorex, pytest.mark.timeout(300)]
@@ -25,13 +25,13 @@ async def test_killed_replica_ab_completes_once_on_the_other(broker: Broker, tmp
     data = tmp_path / "data"
     env = env_for(kafka, PHOENIX_CONCURRENCY="1", PHOENIX_DATA_DIR=str(data))
     raws = [write_bias(tmp_path / f"UVES.bias{n}.fits", "red", seed=n, binning=1) for n in range(6)]
-    event = await staged_event(LocalFileStore(data / "store"), "uves_cal_mbias", [(p, "BIAS_RED") for p in raws])
+    event = await staged_event(folder_store(data / "store"), "uves_cal_mbias", [(p, "BIAS_RED") for p in raws])
     replicas = [ServiceProcess("processor", env, tmp_path, label=f"replica{n}") for n in (1, 2)]
     try:
         for replica in replicas:
             replica.wait_for_log("assigned", 90)
         await publish(kafka, [event])
-        victim, workdir = await _replica_running_esorex(replicas, data / "work")
+        victim, workdir = await _replica_running_esorex(replicas, data / "cache" / "work")
         victim.kill()
         survivor = next(r for r in replicas if r is not victim)
         await asyncio.sleep(1)
@@ -48,7 +48,7 @@ async def test_killed_replica_ab_completes_once_on_the_other(broker: Broker, tmp
         "MASTER_BIAS_REDL", "MASTER_BIAS_REDU"]
     assert "processor ready" in survivor.log and result["produced_by"].startswith("processor@")
     assert workdir.is_dir() and not (workdir / "result.json").exists(), "the killed run's folder stays a work folder"
-    assert json.loads((data / "jobs" / result["job_key"] / "result.json").read_text())["exit_code"] == 0
+    assert json.loads((data / "store" / "jobs" / result["job_key"] / "result.json").read_text())["exit_code"] == 0
 
 
 async def _replica_running_esorex(replicas: list[ServiceProcess], work: Path) -> tuple[ServiceProcess, Path]:

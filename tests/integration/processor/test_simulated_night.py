@@ -12,6 +12,7 @@ import pytest
 from services.processor.service import on_data_staged
 from shared.contracts import ProcessingMode, ProcessStatus, ProductKind, ProductsReady
 from tests.integration.simulator.chain import classify
+from tests.support.storage import stored_path
 from tests.unit.processor.support import staged_event
 from tools.simulator.plan import night_plan
 from tools.simulator.thar import write_line_refer_table
@@ -48,7 +49,7 @@ async def run_ab(ctx, night, arm, step, products, mode=ProcessingMode.MCALIB, dp
     [ready] = await on_data_staged(event, ctx)
     assert ready.status is ProcessStatus.SUCCESSFUL, f"{recipe}: {ready.reason}"
     for product in ready.products:
-        products[product.pro_catg] = ctx.store.path(product.file)
+        products[product.pro_catg] = stored_path(ctx.store, product.file)
     return ready
 
 

@@ -1,4 +1,4 @@
-"""ProductsReady events from real recipe runs (tests/integration/simulator/chain.py), files in a LocalFileStore."""
+"""ProductsReady events from real recipe runs (tests/integration/simulator/chain.py), files in a file store."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from astropy.io import fits
 
 from services.qc.extraction import TRUTH_PRO_CATG
 from shared.contracts import AssociationBlock, ProcessStatus, Product, ProductKind, ProductsReady, RawFrame
-from shared.storage import LocalFileStore
+from shared.storage import FileStore
 from tests.integration.qc.sdp import write_sdp
 from tests.integration.simulator.chain import RecipeRun
 
@@ -28,7 +28,7 @@ def raw_frames(run: RecipeRun) -> list[Path]:
             ("BIAS", "ARC", "ORDER", "FLAT", "SCI") and not tag.startswith(("ORDER_GUESS", "MASTER"))]
 
 
-async def products_ready(run: RecipeRun, arm: str, store: LocalFileStore, night: date, correlation_id: uuid.UUID,
+async def products_ready(run: RecipeRun, arm: str, store: FileStore, night: date, correlation_id: uuid.UUID,
                          label: str = "") -> ProductsReady:
     suffix = "BLUE" if arm == "blue" else "RED"
     raw_type = f"{RAW_TYPE_BY_RECIPE[run.recipe]}_{suffix}"
@@ -52,12 +52,12 @@ async def products_ready(run: RecipeRun, arm: str, store: LocalFileStore, night:
     return ProductsReady(correlation_id=correlation_id, ab=ab, status=ProcessStatus.SUCCESSFUL, products=products)
 
 
-async def _product(store: LocalFileStore, path: Path, category: str, kind: ProductKind | None = None) -> Product:
+async def _product(store: FileStore, path: Path, category: str, kind: ProductKind | None = None) -> Product:
     chosen = kind or (ProductKind.MCALIB if category.startswith(MASTER_CALIBRATIONS) else ProductKind.PIPELINE)
     return Product(name=path.name, pro_catg=category, kind=chosen, file=await store.put(path))
 
 
-async def _science_products(run: RecipeRun, store: LocalFileStore, raw: Path) -> list[Product]:
+async def _science_products(run: RecipeRun, store: FileStore, raw: Path) -> list[Product]:
     """One SDP spectrum per chip (from MERGED + ERRORBAR), and the simulator's truth as an ancillary file."""
     found = []
     for category, paths in run.products.items():

@@ -22,11 +22,11 @@ from shared.archive.qc1 import qc1_of_ab
 from shared.archive.reviews import pending_reviews
 from shared.contracts import Certified, Decision, ProcessStatus, ProductsReady
 from shared.pipeline_install import qc_dictionary_file
-from shared.storage import LocalFileStore
 from tests.integration.qc.degrade import degraded_night
 from tests.integration.qc.products import products_ready
 from tests.integration.simulator.chain import RecipeRun, run_cascade, run_recipe
 from tests.support.fixtures import postgres_server, postgres_url  # noqa: F401  (fixtures)
+from tests.support.storage import folder_store
 from tools.simulator.plan import night_plan
 from tools.simulator.thar import write_line_refer_table
 from tools.simulator.uves import simulate_night
@@ -67,9 +67,9 @@ async def qc_and_certify(event: ProductsReady, qc: QcContext, certifier: Certifi
 
 
 async def test_good_abs_are_certified_and_bad_ones_held_or_rejected(reductions, db, tmp_path):
-    store = LocalFileStore(tmp_path / "store")
+    store = folder_store(tmp_path / "store")
     qc = QcContext("qc@test", QcSettings(), store, db, load_dictionary(qc_dictionary_file()), load_all_thresholds(),
-                   QcCache(tmp_path / "qc-cache", store))
+                   QcCache(store))
     certifier = CertifierContext("certifier@test", db, load_all_rules())
     request = uuid.uuid4()
     label = f".{uuid.uuid4().hex[:6]}"

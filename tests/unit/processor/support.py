@@ -1,4 +1,4 @@
-"""Building processor inputs from files in a LocalFileStore, and a scripted backend."""
+"""Building processor inputs from files in a folder file store, and a scripted backend."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ from services.processor.settings import ProcessorSettings
 from shared.archive import ArchiveDatabase, upgrade_to_head
 from shared.archive.settings import sqlite_url
 from shared.contracts import Association, AssociationBlock, CalibrationRole, DataStaged, ProcessingMode, RawFrame
-from shared.storage import LocalFileStore
+from shared.storage import FileStore
+from tests.support.storage import folder_store
 
 
 async def staged_event(
-    store: LocalFileStore,
+    store: FileStore,
     recipe: str,
     raws: list[tuple[Path, str]],
     calibrations: list[tuple[Path, str]] = (),
@@ -96,8 +97,8 @@ class ScriptedBackend:
 
 async def context_with(backend, data_dir: Path, keep_failed: int = 20) -> ProcessorContext:
     """A processor context with a scripted backend and a fresh SQLite ledger under `data_dir`."""
-    store = LocalFileStore(data_dir / "store")
-    runner = JobRunner(backend, JobStore(data_dir / "jobs"), Workspace(data_dir / "work", keep_failed), store, 1)
+    store = folder_store(data_dir / "store")
+    runner = JobRunner(backend, JobStore(store), Workspace(data_dir / "work", keep_failed), store, 1)
     url = sqlite_url(data_dir / "ledger.db")
     data_dir.mkdir(parents=True, exist_ok=True)
     await upgrade_to_head(url)

@@ -13,6 +13,7 @@ from shared.archive import ledger
 from shared.contracts import ProcessStatus, ProductKind
 from shared.errors import TransientError
 from shared.lifecycle import AbState
+from tests.support.storage import stored_path
 from tests.unit.processor.support import ScriptedBackend, context_with, staged_event
 
 GOOD_BIAS = {"MASTER_BIAS_BLUE": {"QC.OUT1.RON.RAW": 2.4, "QC.OUT1.RON.MASTER": 1.8}}
@@ -52,7 +53,7 @@ async def test_a_good_run_gives_master_calibrations_with_qc(ctx, backend, tmp_pa
         "the recipe log travels with the products to the archive"
     )
     assert product.qc["QC.OUT1.RON.RAW"] == pytest.approx(2.4)
-    assert ctx.store.exists(product.file) and ctx.store.exists(ready.log)
+    assert await ctx.store.exists(product.file) and await ctx.store.exists(ready.log)
     assert not ready.reused and ready.pipeline_version == "uves-test esorex-test"
     [job] = backend.runs
     assert job.parameters == {"clean_traps": "FALSE", "pd_compute": "FALSE", "stack_method": "median"}
@@ -91,7 +92,7 @@ async def test_a_junk_gate_fails_the_ab_with_the_value_found(ctx, backend, tmp_p
     [ready] = await on_data_staged(await bias_event(ctx, tmp_path), ctx)
     assert ready.status is ProcessStatus.FAILED and ready.products == []
     assert ready.reason == "uves_cal_mbias MASTER_BIAS_BLUE found 0 raw read noise [ADU], at least 0.05 expected"
-    assert ctx.store.exists(ready.log)
+    assert await ctx.store.exists(ready.log)
 
 
 async def test_exit_zero_without_the_expected_product_is_junk(ctx, backend, tmp_path):
@@ -136,18 +137,18 @@ async def test_an_unrunnable_ab_fails_without_running(ctx, backend, tmp_path, re
 
 async def test_a_missing_staged_file_fails_the_ab(ctx, backend, tmp_path):
     event = await bias_event(ctx, tmp_path)
-    ctx.store.path(event.ab.raw_files[1].staged).unlink()
+    stored_path(ctx.store, event.ab.raw_files[1].staged).unlink()
     [ready] = await on_data_staged(event, ctx)
     assert ready.status is ProcessStatus.FAILED
-    assert ready.reason.startswith(f"staged file {event.ab.raw_files[1].arcfile} is missing from the store")
+    assert event.ab.raw_files[1].arcfile in ready.reason and "is missing from the file store" in ready.reason
     assert backend.runs == []
 
 
 async def test_a_truncated_staged_file_fails_the_ab(ctx, backend, tmp_path):
     event = await bias_event(ctx, tmp_path)
-    ctx.store.path(event.ab.raw_files[0].staged).write_bytes(b"x")
+    stored_path(ctx.store, event.ab.raw_files[0].staged).write_bytes(b"x")
     [ready] = await on_data_staged(event, ctx)
-    assert ready.status is ProcessStatus.FAILED and "bytes," in ready.reason
+    assert ready.status is ProcessStatus.FAILED and "is corrupt: 1 bytes" in ready.reason
 
 
 async def test_an_unstaged_file_fails_the_ab(ctx, backend, tmp_path):
@@ -172,13 +173,6 @@ async def test_other_file_system_trouble_is_transient(ctx, backend, tmp_path):
         await on_data_staged(await bias_event(ctx, tmp_path), ctx)
 
 
-async def test_an_unmounted_store_is_transient(ctx, backend, tmp_path):
-    event = await bias_event(ctx, tmp_path)
-    (tmp_path / "data" / "store").rename(tmp_path / "data" / "store.away")
-    with pytest.raises(TransientError, match="not available"):
-        await on_data_staged(event, ctx)
-
-
 async def test_red_frames_take_the_red_products(ctx, backend, tmp_path):
     backend.products = {
         "MASTER_BIAS_REDL": {"QC.OUT4.RON.RAW": 2.5}, "MASTER_BIAS_REDU": {"QC.OUT1.RON.RAW": 2.6},
@@ -198,4 +192,4 @@ async def test_a_cancelled_run_leaves_neither_result_nor_work_folder(ctx, backen
     with pytest.raises(asyncio.CancelledError):
         await task
     assert list((tmp_path / "data" / "work").iterdir()) == []
-    assert list((tmp_path / "data" / "jobs").iterdir()) == []
+    assert not (tmp_path / "data" / "store" / "jobs").exists()

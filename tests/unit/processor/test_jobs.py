@@ -11,6 +11,7 @@ import pytest
 from services.processor.backends import Frame
 from services.processor.backends.esorex import qc_keywords, write_sof
 from services.processor.jobs import JobInput, JobRecord, JobStore, Workspace, job_key
+from tests.support.storage import folder_store
 
 A, B = "a" * 64, "b" * 64
 INPUTS = [JobInput(sha256=A, tag="BIAS_BLUE"), JobInput(sha256=B, tag="BIAS_BLUE")]
@@ -51,40 +52,14 @@ def record(key: str = "k" * 64) -> JobRecord:
     )
 
 
-def test_a_saved_record_loads_back(tmp_path):
-    jobs = JobStore(tmp_path / "jobs")
-    jobs.save(record())
-    assert jobs.load("k" * 64) == record().model_copy(update={"finished_at": jobs.load("k" * 64).finished_at})
-    assert [p.name for p in (tmp_path / "jobs" / ("k" * 64)).iterdir()] == ["result.json"], "no temporary left"
-
-
-def test_a_folder_without_result_json_is_no_result(tmp_path):
-    jobs = JobStore(tmp_path / "jobs")
-    half = tmp_path / "jobs" / ("k" * 64)
-    half.mkdir()
-    (half / ".result.json.x1y2").write_text('{"job_key": "trunc')
-    assert jobs.load("k" * 64) is None
-
-
-def test_a_crash_while_writing_leaves_no_result_json(tmp_path, monkeypatch):
-    jobs = JobStore(tmp_path / "jobs")
-
-    def crash(descriptor: int) -> None:
-        raise KeyboardInterrupt("replica killed during fsync")
-
-    monkeypatch.setattr(os, "fsync", crash)
-    with pytest.raises(KeyboardInterrupt):
-        jobs.save(record())
-    monkeypatch.undo()
-    assert jobs.load("k" * 64) is None
-    assert list((tmp_path / "jobs" / ("k" * 64)).iterdir()) == []
-
-
-def test_a_result_json_replaced_by_a_new_run_is_whole(tmp_path):
-    jobs = JobStore(tmp_path / "jobs")
-    jobs.save(record())
-    jobs.save(record().model_copy(update={"duration_seconds": 2.5}))
-    assert jobs.load("k" * 64).duration_seconds == 2.5
+async def test_a_saved_record_loads_back_and_a_new_run_replaces_it(tmp_path):
+    jobs = JobStore(folder_store(tmp_path / "store"))
+    assert await jobs.load("k" * 64) is None
+    await jobs.save(record())
+    assert await jobs.load("k" * 64) == record().model_copy(update={"finished_at": (await jobs.load("k" * 64)).finished_at})
+    await jobs.save(record().model_copy(update={"duration_seconds": 2.5}))
+    assert (await jobs.load("k" * 64)).duration_seconds == 2.5
+    assert [p.name for p in (tmp_path / "store" / "jobs" / ("k" * 64)).iterdir()] == ["result.json"], "no temporary left"
 
 
 def test_work_folders_are_fresh_per_run(tmp_path):

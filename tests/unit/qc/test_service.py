@@ -16,7 +16,7 @@ from shared.archive.ledger import get_ab
 from shared.archive.models import AbState
 from shared.archive.qc1 import qc1_of_ab
 from shared.contracts import AssociationBlock, ProcessStatus, Product, ProductsReady, RawFrame
-from shared.storage import LocalFileStore
+from tests.support.storage import folder_store, stored_path
 
 DICTIONARY = parse_dictionary("Parameter Name: QC OUTi RON RAW\nType: double\nUnit: ADU\n\n"
                               "Parameter Name: QC DID\nType: string\n")
@@ -27,8 +27,8 @@ async def ctx(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path}/archive.db"
     await upgrade_to_head(url)
     async with ArchiveDatabase(url) as db:
-        store = LocalFileStore(tmp_path / "store")
-        yield QcContext("qc@test", QcSettings(), store, db, DICTIONARY, load_all_thresholds(), QcCache(tmp_path / "qc-cache", store))
+        store = folder_store(tmp_path / "store")
+        yield QcContext("qc@test", QcSettings(), store, db, DICTIONARY, load_all_thresholds(), QcCache(store))
 
 
 def ab(night: date = date(2024, 3, 1)) -> AssociationBlock:
@@ -68,7 +68,7 @@ async def test_products_are_scored_stored_in_qc1_and_reported(ctx, tmp_path):
     assert scores["QC.OUT1.RON.MASTER"].score == 1
     assert scores["QC.OUT1.RON.MASTER"].message == "RON master 9 ADU above 0.2–4"
     assert {s.threshold_set for s in out.scores} == {"UVES_ECHELLE-2004.1"}
-    assert ctx.store.path(out.report).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert stored_path(ctx.store, out.report).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     async with ctx.db.session() as session:
         stored = {row.parameter: row.score for row in await qc1_of_ab(session, event.ab.ab_id)}
         assert stored == {name: s.score for name, s in scores.items()}
