@@ -1,6 +1,6 @@
-"""Throughput and per-hop latency of the five-hop no-op chain, per broker, in one run.
+"""Throughput and per-hop latency of the five-hop no-op chain on Apache Kafka, in one run.
 
-    .venv/bin/python bench/bus.py [--events 300] [--runs 3] [--brokers embedded,apache]
+    .venv/bin/python bench/bus.py [--events 300] [--runs 3]
 
 Each run starts the five no-op hops of `bench/noop_chain.py` as `phoenix service
 bench.noop_chain:NAME` processes on fresh topics (the real services need an archive and do
@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 from bench.noop_chain import SPECS  # noqa: E402
 from shared.bus.publish import publish  # noqa: E402
 from shared.contracts import TOPICS  # noqa: E402
-from shared.processes import ChildProcess  # noqa: E402
 from tests.support.bus import Broker, env_for, read_topic, request, started_broker  # noqa: E402
 from tests.support.processes import REPO_ROOT  # noqa: E402
+from tools.processes import ChildProcess  # noqa: E402
 
 HOPS = list(zip(list(TOPICS)[:-1], list(TOPICS)[1:], strict=True))
 
@@ -43,7 +43,7 @@ async def one_run(broker: Broker, events: int, log_dir: Path) -> dict[str, objec
     # delays the first hop of the next run by seconds.
     services = [
         ChildProcess(["service", f"bench.noop_chain:{spec}", "--group", f"{kafka.topic_prefix}{name}"],
-                     {"PYTHONPATH": REPO_ROOT, **env}, log_dir / f"{kafka.topic_prefix}{broker.kind}-{name}.log")
+                     {"PYTHONPATH": REPO_ROOT, **env}, log_dir / f"{kafka.topic_prefix}{name}.log")
         for name, spec in SPECS.items()
     ]
     try:
@@ -87,19 +87,17 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--brokers", default="embedded,apache")
     args = parser.parse_args()
     results: dict[str, object] = {
         "events": args.events, "runs": args.runs, "chain": "bench.noop_chain", "cores": os.cpu_count(),
         "load_average_before": os.getloadavg(),
     }
     with tempfile.TemporaryDirectory() as logs:
-        for kind in args.brokers.split(","):
-            with started_broker(kind) as broker:
-                runs = [await one_run(broker, args.events, Path(logs)) for _ in range(args.runs)]
-            results[kind] = summarise(runs)
+        with started_broker() as broker:
+            runs = [await one_run(broker, args.events, Path(logs)) for _ in range(args.runs)]
+        results["apache"] = summarise(runs)
     results["load_average_after"] = os.getloadavg()
-    print_table(results, args.brokers.split(","))
+    print_table(results, ["apache"])
     out = ROOT / "bench" / "results" / "bus.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
@@ -113,10 +111,6 @@ def print_table(results: dict[str, object], kinds: list[str]) -> None:
     for source, target in HOPS:
         hop = f"{source} -> {target}"
         print(f"{hop + ' [ms]':34}" + "".join(f"{results[k]['hop_latency_ms_median'][hop]:12.1f}" for k in kinds))
-    if len(kinds) == 2:
-        a, b = kinds
-        ratio = results[a]["events_per_second_median"] / results[b]["events_per_second_median"]
-        print(f"{'throughput ratio ' + a + '/' + b:34}{ratio:12.2f}")
 
 
 if __name__ == "__main__":

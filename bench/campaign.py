@@ -4,8 +4,7 @@
 
 Set-up (not timed): `--nights` small simulated nights (2x2, blue 390 + red 580, `--targets`
 stars each) in an archive folder; Apache Kafka from the Maven jars, as a scaled deployment
-runs it (`--broker embedded` for the embedded one, whose group coordinator can take minutes
-to hand a new replica its partitions after the previous group left); fetcher, qc, certifier and ingestor
+runs it; fetcher, qc, certifier and ingestor
 started once as `phoenix service` processes sharing one data folder (SQLite ledger, file
 store, job store); an MCALIB request over the nights run to the end, so every master
 calibration is certified and in the archive's calibration store.
@@ -54,11 +53,11 @@ from aiokafka import AIOKafkaConsumer  # noqa: E402
 from shared.archive.models import AbState  # noqa: E402
 from shared.bus.publish import publish  # noqa: E402
 from shared.contracts import DateRequested, ProcessingMode  # noqa: E402
-from shared.embedded_run import Chain, follow  # noqa: E402
 from shared.resources import archive_database  # noqa: E402
 from shared.settings import KafkaSettings  # noqa: E402
 from tests.support.bus import env_for, started_broker  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
+from tools.run.progress import follow  # noqa: E402
 from tools.simulator.plan import night_plan  # noqa: E402
 from tools.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night  # noqa: E402
 
@@ -80,8 +79,6 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=3, help="stars per night, each observed in both arms")
     parser.add_argument("--pairs", type=int, default=2, help="1-replica + 2-replica runs (default 2)")
     parser.add_argument("--partitions", type=int, default=6, help="partitions per topic (default 6)")
-    parser.add_argument("--broker", choices=("apache", "embedded"), default="apache",
-                        help="Apache Kafka (KRaft, as deployed with compose; default) or the embedded broker")
     parser.add_argument("--keep-logs", type=Path, default=None, help="copy the services' logs here on failure")
     parser.add_argument("--resummarise", action="store_true",
                         help="recompute the summary of bench/results/campaign.json from its runs; run nothing")
@@ -117,11 +114,11 @@ async def bench(folder: Path, args: argparse.Namespace) -> dict[str, object]:
     os.environ["PHOENIX_DATA_DIR"] = str(data)  # the ledger this process reads
     results: dict[str, object] = {
         "nights": len(nights), "targets_per_night": args.targets, "pairs": args.pairs, "partitions": args.partitions,
-        "broker": args.broker, "cores": os.cpu_count(), "load_average_before": os.getloadavg(), "runs": [], "reuse_runs": [],
+        "broker": "apache", "cores": os.cpu_count(), "load_average_before": os.getloadavg(), "runs": [], "reuse_runs": [],
     }
     memory = MemoryWatch()
     (folder / "logs").mkdir()
-    with started_broker(args.broker, folder / "logs") as broker:
+    with started_broker(folder / "logs") as broker:
         kafka = broker.settings(partitions=args.partitions)
         # The services' default group timing (not the tests' short one): a replica whose heartbeat is
         # late on a busy machine must not be thrown out of the group in the middle of a recipe.
@@ -132,7 +129,7 @@ async def bench(folder: Path, args: argparse.Namespace) -> dict[str, object]:
             async with archive_database() as database:
 
                 async def timed(mode: ProcessingMode, group: dict[str, ServiceProcess]) -> dict[str, object]:
-                    return await run_request(database, kafka, Chain(env, {**others, **group}), nights, mode)
+                    return await run_request(database, kafka, {**others, **group}, nights, mode)
 
                 with processors(2, env, logs, memory, kafka) as group:
                     warm = await timed(ProcessingMode.MCALIB, group)
@@ -231,25 +228,31 @@ def last_assignment(replica: ServiceProcess, topic: str) -> set[int]:
     return {int(p) for p in re.findall(re.escape(topic) + r"\[(\d+)\]", lines[-1])}
 
 
-async def run_request(database, kafka: KafkaSettings, chain: Chain, nights: list[date],
+def _fail_if_dead(services_: dict[str, ServiceProcess]) -> None:
+    dead = [key for key, process in services_.items() if not process.running]
+    if dead:
+        raise RuntimeError(f"service(s) {', '.join(dead)} stopped; logs beside {services_[dead[0]].log_path}")
+
+
+async def run_request(database, kafka: KafkaSettings, services_: dict[str, ServiceProcess], nights: list[date],
                       mode: ProcessingMode) -> dict[str, object]:
     """Publish one request over the nights; its time until the ledger shows every AB of it final."""
     topic = kafka.topic("data-staged")
-    processors_ = {key: p for key, p in chain.services.items() if key.startswith("processor")}
+    processors_ = {key: p for key, p in services_.items() if key.startswith("processor")}
     request = DateRequested(correlation_id=uuid.uuid4(), produced_by="bench-campaign", instrument_mode=MODE,
                             night=nights[0], night_to=nights[-1], mode=mode, reprocess=True)
     load_before = os.getloadavg()
     cpu_before = sum(_children_cpu_seconds(p.process.pid) for p in processors_.values())
-    all_cpu_before = sum(_cpu_seconds(p.process.pid) for p in chain.services.values())
+    all_cpu_before = sum(_cpu_seconds(p.process.pid) for p in services_.values())
     assignments_before = sum(_log_count(p, "assigned ") for p in processors_.values())
     handed_back_before = sum(_log_count(p, "handing back") for p in processors_.values())
     published_at = time.time()
     started = time.perf_counter()
     await publish(kafka, [request])
-    progress = await follow(database, request.request_id, chain, RUN_TIMEOUT_SECONDS)
+    progress = await follow(database, request.request_id, lambda: _fail_if_dead(services_), RUN_TIMEOUT_SECONDS)
     seconds = time.perf_counter() - started
     recipe_cpu = sum(_children_cpu_seconds(p.process.pid) for p in processors_.values()) - cpu_before
-    all_cpu = sum(_cpu_seconds(p.process.pid) for p in chain.services.values()) - all_cpu_before
+    all_cpu = sum(_cpu_seconds(p.process.pid) for p in services_.values()) - all_cpu_before
     events = await request_events(kafka, request.request_id)
     ready = events["products-ready"]
     assignment = {key: sorted(last_assignment(p, topic)) for key, p in processors_.items()}

@@ -5,12 +5,14 @@
 #      about 2 minutes in all on 2 cores) into the local raw-data archive demo/archive/ — once;
 #      the simulator is deterministic. The fuller `demo` preset (four settings, four stars,
 #      morning biases) does not finish yet: see PHOENIX_DEMO_PRESET below;
-#   2. `phoenix run ... --mode COMPLETE`: embedded broker, archive server and the five services,
-#      master calibrations first, then science IDPs; database, file store and logs in demo/data/;
+#   2. `phoenix run ... --mode COMPLETE`: Apache Kafka (one node, its log in demo/data/broker/),
+#      the archive server and the five services, master calibrations first, then science IDPs;
+#      database, file store and logs in demo/data/;
 #   3. prints where to look, then runs the portal on 127.0.0.1:$PORT until Ctrl-C.
 #
-# Running it again resumes: the archive is kept, the request is published again and the
-# services recognise what was already done (same products, no duplicates).
+# Running it again resumes, also after Ctrl-C or a kill: the archive and the broker's log are
+# kept, the request is published again and the services recognise what was already done
+# (same products, no duplicates).
 # `make demo` runs `make setup` first; run alone, this script expects .venv to exist.
 set -euo pipefail
 
@@ -31,7 +33,7 @@ if [[ ! -x "$PHOENIX" ]]; then
   echo "demo: $PHOENIX is missing; run \`make setup\` (or \`make demo\`, which runs it)" >&2
   exit 2
 fi
-# The demo is self-contained: an embedded broker and SQLite under demo/data, whatever the shell says.
+# The demo is self-contained: its own broker and SQLite under demo/data, whatever the shell says.
 unset PHOENIX_KAFKA_BOOTSTRAP_SERVERS PHOENIX_DATABASE_URL PHOENIX_DATA_DIR PHOENIX_ARCHIVE_URL
 
 if [[ -d "$ARCHIVE/raw/UVES/$NIGHT" ]] && compgen -G "$ARCHIVE/raw/UVES/$NIGHT/*.fits*" > /dev/null; then
@@ -51,7 +53,7 @@ cat <<EOF
 
 Where to look
   logs            $DATA/logs/  (one file per service, the broker and the archive server)
-  data folder     $DATA/  (phoenix.db: ledger and catalogue; the file store and the archive store)
+  data folder     $DATA/  (phoenix.db: ledger and catalogue; broker/: Kafka's message log; the file store and the archive store)
   raw archive     $ARCHIVE/
   history website $URL/history/UVES_ECHELLE/$NIGHT   (all nights: $URL/history/)
   product search  $URL/api/products?target=HD    API docs: $URL/docs

@@ -31,7 +31,7 @@ class KafkaSettings(BaseSettings):
     ssl_keyfile: str | None = None
     idempotence: bool = Field(
         default=True,
-        description="Idempotent producer; must be off for the embedded broker, which rejects it.",
+        description="Idempotent producer; turn off only for a cluster that refuses it (no IDEMPOTENT_WRITE).",
     )
     topic_prefix: str = Field(default="", description="Prefix of every topic name (isolates tests and tenants).")
     partitions: int = Field(default=6, ge=1, description="Partitions of topics created at start-up.")

@@ -1,27 +1,15 @@
-"""Shared fixtures: real brokers (embedded Tansu and Apache Kafka), PostgreSQL."""
+"""Shared fixtures: a real Apache Kafka (KRaft), PostgreSQL, simulated nights."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.bus.embedded import EmbeddedBroker
 from tests.support.bus import Broker
 
 pytest_plugins = ["tests.support.fixtures", "tests.support.nights"]
 
-BROKER_KINDS = ["embedded", "apache"]
 
-
-@pytest.fixture(scope="session")
-def embedded_broker(tmp_path_factory: pytest.TempPathFactory):
-    log_file = tmp_path_factory.mktemp("tansu") / "broker.log"
-    with EmbeddedBroker(log_file=log_file) as broker:
-        yield Broker("embedded", broker.bootstrap_servers)
-
-
-@pytest.fixture(params=BROKER_KINDS)
-def broker(request: pytest.FixtureRequest) -> Broker:
-    """Each test using it runs once on the embedded broker and once on Apache Kafka."""
-    if request.param == "embedded":
-        return request.getfixturevalue("embedded_broker")
-    return Broker("apache", request.getfixturevalue("apache_kafka"))
+@pytest.fixture
+def broker(apache_kafka: str) -> Broker:
+    """The session's Apache Kafka; each test isolates itself with a topic prefix of its own."""
+    return Broker(apache_kafka)

@@ -1,7 +1,7 @@
 """The ledger of date requests, campaigns and AB states, and the processing history.
 
-Because the embedded broker forgets on restart, this ledger is what `phoenix reconcile`
-re-publishes from, and what the processing-history website shows.
+It is what `phoenix reconcile` re-publishes from after a real outage that lost Kafka's
+messages, and what the processing-history website shows.
 """
 
 from __future__ import annotations

@@ -60,6 +60,8 @@ from shared.settings import KafkaSettings, RuntimeSettings, SettingsT, load_sett
 
 log = logging.getLogger(__name__)
 
+STOP_STEP_TIMEOUT_SECONDS = 5.0
+
 Handler = Callable[[Any, Any], Awaitable[Sequence[Event] | None]]
 """`async def on_<event>(event, ctx) -> [events]`."""
 
@@ -241,10 +243,10 @@ class ServiceRunner:
                 finally:
                     self.ready = False
                     await self._drain()
-                    await self._commit()
-                    await self._consumer.stop()
+                    await _bounded(self._commit(), "committing")
+                    await _bounded(self._consumer.stop(), "leaving the group")
             finally:
-                await self._producer.stop()
+                await _bounded(self._producer.stop(), "flushing the producer")
         log.info("%s stopped", self.identity)
         if self._fatal is not None:
             raise self._fatal
@@ -489,6 +491,15 @@ def _remove_series(metric: Any, *labels: str) -> None:
         metric.remove(*labels)
     except KeyError:
         pass  # the series was never set
+
+
+async def _bounded(step: Awaitable[None], what: str) -> None:
+    """A shutdown step that gives up when Kafka does not answer (it may be stopping too,
+    e.g. when the supervisor of a one-machine run was killed): what it leaves is redelivered."""
+    try:
+        await asyncio.wait_for(step, STOP_STEP_TIMEOUT_SECONDS)
+    except TimeoutError:
+        log.warning("Kafka did not answer within %.0f s while %s; stopping anyway", STOP_STEP_TIMEOUT_SECONDS, what)
 
 
 async def _cancel(tasks: set[asyncio.Task[None]] | set[asyncio.Future[None]]) -> None:

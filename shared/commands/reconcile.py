@@ -1,7 +1,9 @@
 """`phoenix reconcile [--older-than MINUTES] [--dry-run]`: re-publish work that stalled.
 
-The embedded broker forgets every message when it restarts; the archive database's ledger
-does not. From the ledger, for work unchanged for --older-than minutes:
+For real outages in which Kafka lost messages (a cluster rebuilt, topics deleted): the
+archive database's ledger still knows the work. A restart of the broker or of any service
+needs none of this (Kafka keeps its log, `phoenix run` resumes). From the ledger, for work
+unchanged for --older-than minutes:
 
 - a request still RECEIVED (the fetcher never finished it) is published again with the
   same request id, rebuilt from its ledger row;

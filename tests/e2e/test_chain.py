@@ -1,5 +1,5 @@
-"""A simulated night through the five services, run as `phoenix service` processes, on both brokers:
-the embedded broker with the SQLite archive database, Apache Kafka with PostgreSQL.
+"""A simulated night through the five services, run as `phoenix service` processes, on Apache
+Kafka with PostgreSQL (`phoenix run`, in test_run_command.py, covers the SQLite database).
 
 COMPLETE mode: the master calibrations are made from the night's raw calibrations by the real
 pipeline, certified and registered in the calibration store, which releases the science ABs;
@@ -16,10 +16,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from shared.bus.embedded import free_port
 from tests.integration.archive.conftest import throwaway_postgres_database
 from tests.support.bus import Broker, env_for, read_until
 from tests.support.processes import PHOENIX, ServiceProcess
+from tools.broker.kafka import free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -29,11 +29,8 @@ SCIENCE_ABS = 2
 
 
 @pytest.fixture
-def database_env(broker: Broker, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    if broker.kind == "embedded":
-        yield {}
-        return
-    for url in throwaway_postgres_database(request.getfixturevalue("postgres_url")):
+def database_env(postgres_url: str) -> Iterator[dict[str, str]]:
+    for url in throwaway_postgres_database(postgres_url):
         yield {"PHOENIX_DATABASE_URL": url}
 
 

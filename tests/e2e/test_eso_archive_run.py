@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.processes import ChildProcess
 from tests.support.processes import PHOENIX
+from tools.processes import ChildProcess
 
 pytestmark = [pytest.mark.kafka, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(1500)]
 

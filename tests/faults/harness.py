@@ -2,7 +2,9 @@
 
 The chain: Apache Kafka, a PostgreSQL database of its own, the raw-data archive server over a
 simulated archive, and the five services as `phoenix service` processes (any number of
-replicas each), with topics and consumer groups under a prefix of their own.
+replicas each), with topics and consumer groups under a prefix of their own; the processes are
+run by the supervisor `phoenix run` uses (tools/run/supervisor.py), and the topology (services,
+their input topics, every topic) is read from the ServiceSpecs.
 
 The invariant, read from the ledger, the catalogue and the topics once the work has settled:
 - every request was fetched, and every AB of every request is in exactly one final state
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -35,27 +36,20 @@ from sqlalchemy import select
 
 from shared.archive import ArchiveDatabase
 from shared.archive.models import AbRecord, AbState, AbTransition, Product, ProductStatus, Request, RequestState
-from shared.bus.embedded import free_port
 from shared.bus.kafka import DLQ_MAX_MESSAGE_BYTES
 from shared.contracts import DateRequested, ProcessingMode
-from shared.embedded_run import FINAL_STATES
-from shared.processes import ChildProcess
+from shared.lifecycle import FINAL as FINAL_STATES
 from shared.settings import KafkaSettings
 from tests.support.bus import Broker, env_for, send_raw
-from tests.support.processes import ServiceProcess
+from tools.processes import ChildProcess
+from tools.run.supervisor import Supervisor, input_topics, output_topics, service_specs
 from tools.simulator.plan import night_plan
 from tools.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night
 
-SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
-INPUTS = {
-    "fetcher": ["date-requested", "ingested"],
-    "processor": ["data-staged"],
-    "qc": ["products-ready"],
-    "certifier": ["qc-scored"],
-    "ingestor": ["certified"],
-}
-TOPICS = ["date-requested", "data-staged", "products-ready", "qc-scored", "certified", "ingested"]
-START_TIMEOUT_SECONDS = 120
+SPECS = service_specs()
+SERVICES = list(SPECS)
+INPUTS = {name: input_topics(spec) for name, spec in SPECS.items()}
+TOPICS = list(dict.fromkeys(topic for spec in SPECS.values() for topic in input_topics(spec) + output_topics(spec)))
 INSTRUMENT_MODE = "UVES_ECHELLE"
 
 # Every line the invariant checker printed during the session, repeated in the terminal summary.
@@ -128,59 +122,36 @@ class Chain:
             PHOENIX_ARCHIVE_BACKOFF_SECONDS="0.2",
             PHOENIX_ARCHIVE_BACKOFF_MAX_SECONDS="1",
         )
-        self.env = env_for(kafka, **{**defaults, **(extra_env or {})})
-        self.replicas: dict[str, list[ServiceProcess]] = defaultdict(list)
-        self.generations: Counter[str] = Counter()
+        self.supervisor = Supervisor(self.log_dir, env_for(kafka, **{**defaults, **(extra_env or {})}),
+                                     group_prefix=self.prefix)
         self.request_ids: list[uuid.UUID] = []
         self.injected: Counter[str] = Counter()
 
     # -- processes -----------------------------------------------------------------------
 
+    @property
+    def replicas(self) -> dict[str, list[ChildProcess]]:
+        return self.supervisor.replicas
+
     def start(self, name: str, replicas: int = 1, env: dict[str, str] | None = None, wait: bool = True) -> None:
-        for _ in range(replicas):
-            self.replicas[name].append(self._spawn(name, env))
-        if wait:
-            for process in self.replicas[name]:
-                process.wait_for_log("consuming", START_TIMEOUT_SECONDS)
+        self.supervisor.start(name, replicas, env, "consuming" if wait else None)
 
     def start_all(self, replicas: dict[str, int] | None = None) -> None:
-        for name in SERVICES:
-            self.start(name, (replicas or {}).get(name, 1), wait=False)
-        for processes in self.replicas.values():
-            for process in processes:
-                process.wait_for_log("assigned", START_TIMEOUT_SECONDS)
+        self.supervisor.start_all(replicas)
 
-    def _spawn(self, name: str, env: dict[str, str] | None) -> ServiceProcess:
-        self.generations[name] += 1
-        label = f"{name}-{self.generations[name]}"
-        extra = {"PHOENIX_METRICS_PORT": str(free_port()), **(env or {})}
-        return _GroupedProcess(name, self.group(name), {**self.env, **extra}, self.log_dir, label)
-
-    def kill(self, name: str, index: int = 0) -> ServiceProcess:
+    def kill(self, name: str, index: int = 0) -> ChildProcess:
         """SIGKILL one replica (its recipes die with it); it is removed from the chain."""
-        process = self.replicas[name].pop(index)
-        os.kill(process.process.pid, 9)
-        process.process.wait(timeout=10)
-        process.stop(timeout_seconds=1)
-        return process
+        return self.supervisor.kill(name, index)
 
     def terminate(self, name: str, index: int = 0) -> int:
         """SIGTERM one replica and wait for it to leave; its exit status."""
-        process = self.replicas[name].pop(index)
-        return process.stop(timeout_seconds=60)
+        return self.supervisor.terminate(name, index)
 
     def dead(self) -> list[str]:
-        return [p.label for processes in self.replicas.values() for p in processes if not p.running]
+        return self.supervisor.dead()
 
     def stop_all(self) -> dict[str, int]:
-        codes = {}
-        for name in reversed(SERVICES):
-            for process in self.replicas.pop(name, []):
-                codes[process.label] = process.stop(timeout_seconds=30)
-        return codes
-
-    def logs(self, name: str) -> str:
-        return "".join(path.read_text(errors="replace") for path in sorted(self.log_dir.glob(f"{name}-*.log")))
+        return self.supervisor.stop_all()
 
     # -- requests and poison -------------------------------------------------------------
 
@@ -251,7 +222,7 @@ class Chain:
 
     def group(self, name: str) -> str:
         """Consumer groups are `<prefix><service>`: tests sharing one broker never share a group."""
-        return f"{self.prefix}{name}"
+        return self.supervisor.group(name)
 
     async def dlq_counts(self) -> dict[str, int]:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers, enable_auto_commit=False,
@@ -378,14 +349,6 @@ class Chain:
         return found
 
 
-class _GroupedProcess(ServiceProcess):
-    def __init__(self, name: str, group: str, env: dict[str, str], log_dir: Path, label: str) -> None:
-        self.label = label
-        ChildProcess.__init__(self, ["service", name, "--group", group],
-                              {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), **env},
-                              log_dir / f"{label}.log")
-
-
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     await consumer._client.force_metadata_update()  # noqa: SLF001 - metadata of topics we do not subscribe to
     return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
@@ -395,7 +358,7 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicParti
 def running_chain(bootstrap_servers: str, database_url: str, archive_url: str, work_dir: Path,
                   extra_env: dict[str, str] | None = None) -> Iterator[Chain]:
     """A chain on Apache Kafka with topics and groups of its own; every process is stopped at the end."""
-    kafka = Broker("apache", bootstrap_servers).settings()
+    kafka = Broker(bootstrap_servers).settings()
     chain = Chain(kafka, database_url, archive_url, work_dir, extra_env)
     try:
         yield chain
@@ -407,10 +370,8 @@ class ArchiveServer:
     """`phoenix archive serve` over a folder, on a free 127.0.0.1 port."""
 
     def __init__(self, root: Path, log_dir: Path) -> None:
-        self.process = ChildProcess(["archive", "serve", "--root", str(root), "--port", str(free_port())], {},
-                                    log_dir / "archive.log")
-        line = self.process.wait_for_log("archive=", 60)
-        self.url = line.split("archive=", 1)[1].strip()
+        self._supervisor = Supervisor(log_dir)
+        self.url = self._supervisor.start_archive(root)
 
     def stop(self) -> None:
-        self.process.stop()
+        self._supervisor.stop_all()

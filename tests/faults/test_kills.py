@@ -36,7 +36,7 @@ async def test_processor_replica_killed_mid_recipe(chain_factory: ChainFactory) 
                     line = [ln for ln in process.log.splitlines() if " started (pid " in ln][-1]
                     chain.kill("processor", index)
                     kills += 1
-                    print(f"killed {process.label} during: {line[-160:]}")
+                    print(f"killed {process.name} during: {line[-160:]}")
                     chain.start("processor", wait=False)
                     seen.update({id(p): recipe_starts(chain)[i][1] for i, p in enumerate(chain.replicas["processor"])})
                     break

@@ -9,7 +9,7 @@ import pytest
 
 from shared.settings import KafkaSettings
 from tests.security.conftest import ServedPortal, Tokens, raw_request
-from tests.support.apache_kafka import free_ports
+from tools.broker.kafka import free_ports
 
 TEN_MB = 10 * 1024 * 1024
 CHUNK = 256 * 1024

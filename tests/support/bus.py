@@ -15,51 +15,42 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared.bus.embedded import EmbeddedBroker
 from shared.bus.kafka import DLQ_MAX_MESSAGE_BYTES, ensure_topics
 from shared.contracts import DateRequested
 from shared.settings import KafkaSettings, RuntimeSettings
+from tools.broker.kafka import KafkaBroker
 
 
 @dataclass(frozen=True)
 class Broker:
-    """A running broker the tests use: the embedded Tansu broker or Apache Kafka."""
+    """A running Apache Kafka the tests use."""
 
-    kind: str
     bootstrap_servers: str
 
     def settings(self, prefix: str | None = None, partitions: int = 3) -> KafkaSettings:
-        embedded = self.kind == "embedded"
         return KafkaSettings(
             bootstrap_servers=self.bootstrap_servers,
-            idempotence=not embedded,
             topic_prefix=prefix if prefix is not None else f"t{uuid.uuid4().hex[:10]}.",
             partitions=partitions,
-            # The embedded broker joins a group in about half the session timeout; Apache
-            # Kafka refuses session timeouts under group.min.session.timeout.ms (6 s by default).
-            session_timeout_ms=2000 if embedded else 6000,
-            heartbeat_interval_ms=500 if embedded else 1000,
+            # Apache Kafka refuses session timeouts under group.min.session.timeout.ms (6 s by default).
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
         )
 
 
 @contextmanager
-def started_broker(kind: str, log_dir: Path | None = None) -> Iterator[Broker]:
-    """A broker of `kind` ("embedded" or "apache") for the time of the block (benchmarks)."""
-    if kind == "embedded":
-        with EmbeddedBroker(log_file=log_dir / "broker.log" if log_dir else None) as broker:
-            yield Broker("embedded", broker.bootstrap_servers)
-        return
-    from tests.support.apache_kafka import ApacheKafka
-
-    with tempfile.TemporaryDirectory() as folder, ApacheKafka(Path(folder)) as kafka:
-        yield Broker("apache", kafka.bootstrap_servers)
+def started_broker(log_dir: Path | None = None) -> Iterator[Broker]:
+    """A broker of its own for the time of the block (benchmarks); its output in `log_dir`."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = log_dir / "broker.log" if log_dir else None
+        with KafkaBroker(Path(folder), output=output) as kafka:
+            yield Broker(kafka.bootstrap_servers)
 
 
 def env_for(settings: KafkaSettings, **extra: str) -> dict[str, str]:
     """Environment for a `phoenix service` process using these settings."""
     env = {
         "PHOENIX_KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "PHOENIX_KAFKA_IDEMPOTENCE": str(settings.idempotence).lower(),
         "PHOENIX_KAFKA_TOPIC_PREFIX": settings.topic_prefix,
         "PHOENIX_KAFKA_PARTITIONS": str(settings.partitions),
         "PHOENIX_KAFKA_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
@@ -128,6 +119,7 @@ async def _read_documents(
     settle_seconds: float,
 ) -> list[tuple[int, dict]]:
     """(partition, JSON document) of the messages on `topic`, read as `read_until` says."""
+    await ensure_topics(settings, [topic])  # Kafka does not create a topic a reader asks for
     consumer = AIOKafkaConsumer(
         settings.topic(topic), bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest",
         enable_auto_commit=False, group_id=None, fetch_max_bytes=DLQ_MAX_MESSAGE_BYTES,

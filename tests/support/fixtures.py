@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.apache_kafka import ApacheKafka, KafkaNotInstalled, SaslUser
+from shared.errors import ConfigError
+from tests.support.apache_kafka import ApacheKafka, SaslUser
 from tests.support.postgres import PostgresNotInstalled, PostgresServer
 from tests.support.s3proxy import S3Proxy, S3ProxyNotInstalled
 
@@ -33,10 +34,12 @@ KafkaFactory = Callable[..., ApacheKafka]
 PostgresFactory = Callable[[], PostgresServer]
 
 
-def _new_apache_kafka(work_dir: Path, sasl_users: tuple[SaslUser, ...] = ()) -> ApacheKafka:
+def _started_apache_kafka(work_dir: Path, sasl_users: tuple[SaslUser, ...] = ()) -> ApacheKafka:
+    kafka = ApacheKafka(work_dir, sasl_users=sasl_users)
     try:
-        return ApacheKafka(work_dir, sasl_users=sasl_users)
-    except KafkaNotInstalled as error:
+        return kafka.start()
+    except ConfigError as error:  # no java or no jars: say what to run
+        kafka.stop()
         pytest.fail(str(error), pytrace=False)
 
 
@@ -49,9 +52,8 @@ def _new_postgres() -> PostgresServer:
 
 @pytest.fixture(scope="session")
 def apache_kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
-    kafka = _new_apache_kafka(tmp_path_factory.mktemp("apache-kafka"))
+    kafka = _started_apache_kafka(tmp_path_factory.mktemp("apache-kafka"))
     try:
-        kafka.start()
         yield kafka
     finally:
         kafka.stop()
@@ -73,9 +75,8 @@ def apache_kafka_factory(tmp_path: Path) -> Iterator[KafkaFactory]:
     started: list[ApacheKafka] = []
 
     def start(sasl_users: tuple[SaslUser, ...] = ()) -> ApacheKafka:
-        kafka = _new_apache_kafka(tmp_path / f"apache-kafka-{len(started)}", sasl_users)
+        kafka = _started_apache_kafka(tmp_path / f"apache-kafka-{len(started)}", sasl_users)
         started.append(kafka)
-        kafka.start()
         return kafka
 
     try:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import psycopg
 
-from tests.support.apache_kafka import free_ports
 from tests.support.servers import ServerProcess
+from tools.broker.kafka import free_ports
 
 DATABASE = "phoenix_test"
 SERVER_SETTINGS = {

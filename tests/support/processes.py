@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.processes import PHOENIX, ChildProcess
+from tools.processes import PHOENIX, ChildProcess
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
 

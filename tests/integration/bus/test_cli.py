@@ -7,37 +7,14 @@ import subprocess
 
 import pytest
 
-from shared.bus.embedded import free_port
-from tests.support.bus import Broker, read_topic
 from tests.support.processes import PHOENIX
+from tools.broker.kafka import free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 
 
 def phoenix(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PHOENIX, *args], env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
-
-
-async def test_broker_command_prints_its_bootstrap_and_serves(tmp_path) -> None:
-    port = free_port()
-    process = subprocess.Popen([PHOENIX, "broker", "--port", str(port)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline().strip() == f"bootstrap=127.0.0.1:{port}"
-        broker = Broker("embedded", f"127.0.0.1:{port}")
-        kafka = broker.settings()
-        env = {
-            "PHOENIX_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "PHOENIX_KAFKA_IDEMPOTENCE": "false",
-            "PHOENIX_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-        }
-        published = phoenix("request", "UVES_ECHELLE", "2015-02-23", "--mode", "MCALIB", env=env)
-        assert published.returncode == 0, published.stderr
-        requests = await read_topic(kafka, "date-requested", expected=1)
-        assert requests[0]["correlation_id"] == published.stdout.strip()
-        assert requests[0]["mode"] == "MCALIB"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_service_without_a_broker_setting_names_the_variable() -> None:

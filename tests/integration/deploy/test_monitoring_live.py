@@ -13,7 +13,6 @@ import httpx
 import pytest
 import yaml
 
-from shared.bus.embedded import free_port
 from shared.bus.publish import publish
 from shared.contracts import ProcessingMode
 from tests.integration.deploy.monitoring import (
@@ -28,6 +27,7 @@ from tests.integration.deploy.monitoring import (
 )
 from tests.support.bus import Broker, env_for, read_topic, request, send_raw
 from tests.support.processes import ServiceProcess
+from tools.broker.kafka import free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(400)]
 CHAIN_ABS = 12
@@ -37,8 +37,8 @@ SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
 FAULTY = "tests.integration.deploy.faulty:SERVICE"
 
 
-def test_every_dashboard_and_rule_expression_returns_data(embedded_broker: Broker, archive: Path, tmp_path: Path) -> None:
-    kafka = embedded_broker.settings()
+def test_every_dashboard_and_rule_expression_returns_data(broker: Broker, archive: Path, tmp_path: Path) -> None:
+    kafka = broker.settings()
     env = env_for(kafka, PHOENIX_ARCHIVE_URL=str(archive), PHOENIX_DATA_DIR=str(tmp_path / "data"))
     ports = {name: free_port() for name in [*SERVICES, "faulty"]}
     processes = [ServiceProcess(name, {**env, "PHOENIX_METRICS_PORT": str(ports[name])}, tmp_path) for name in SERVICES]

@@ -44,8 +44,8 @@ def ledger_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def kafka(embedded_broker: Broker, ledger_url: str, monkeypatch: pytest.MonkeyPatch) -> KafkaSettings:
-    settings = embedded_broker.settings()
+def kafka(broker: Broker, ledger_url: str, monkeypatch: pytest.MonkeyPatch) -> KafkaSettings:
+    settings = broker.settings()
     for name, value in env_for(settings).items():
         monkeypatch.setenv(name, value)
     return settings

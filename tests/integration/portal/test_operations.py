@@ -29,8 +29,8 @@ async def submit_token(db) -> dict[str, str]:
 
 
 @pytest.mark.kafka
-async def test_a_date_request_is_published_to_date_requested(settings: PortalSettings, db, embedded_broker) -> None:
-    kafka = embedded_broker.settings()
+async def test_a_date_request_is_published_to_date_requested(settings: PortalSettings, db, broker) -> None:
+    kafka = broker.settings()
     app: FastAPI = create_app(settings.model_copy(update={"kafka": kafka}))
     body = {"instrument_mode": "UVES_ECHELLE", "night": "2024-03-01", "night_to": "2024-03-03", "mode": "COMPLETE"}
     async with app.router.lifespan_context(app):

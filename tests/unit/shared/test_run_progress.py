@@ -2,7 +2,7 @@ import uuid
 from types import SimpleNamespace
 
 from shared.archive.models import AbState, RequestState
-from shared.embedded_run import Progress
+from tools.run.progress import Progress
 
 
 def record(ab_id: str, state: AbState, depends_on: tuple[str, ...] = ()) -> SimpleNamespace:

@@ -1,9 +1,11 @@
 """`phoenix run INSTRUMENT_MODE NIGHT --archive URL_OR_DIR [--data DIR] [--mode ...] [--json]`.
 
-Starts the embedded broker, a local archive server when given a folder, and every service as
-child processes; publishes the request; shows ABs per state until every AB of the request is
-final; prints a summary. The archive database (SQLite unless PHOENIX_DATABASE_URL is set)
-and the file store live under --data, so a second run resumes where the first stopped.
+Starts Apache Kafka (one node, its log in DATA/broker/), a local archive server when given a
+folder, and every service as child processes that die with this one (also on SIGKILL);
+restarts a child that dies, up to MAX_RESTARTS times; publishes the request; shows ABs per
+state until every AB of the request is final; prints a summary. The broker's log, the archive
+database (SQLite unless PHOENIX_DATABASE_URL is set) and the file store live under --data, so
+the same command after any stop or kill resumes where the last run stopped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import json
 import os
 import signal
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -26,18 +30,31 @@ from shared import __version__
 from shared.archive.models import AbState
 from shared.bus.publish import publish
 from shared.contracts import DateRequested, ProcessingMode
-from shared.embedded_run import FINAL_STATES, Progress, embedded_chain, follow, summary
 from shared.errors import ConfigError, TransientError
 from shared.instruments import known_modes
+from shared.lifecycle import FINAL as FINAL_STATES
 from shared.rawarchive.client import open_archive
 from shared.rawarchive.settings import ArchiveClientSettings
 from shared.resources import archive_database
 from shared.settings import KafkaSettings, load_settings
+from tools.broker.kafka import KafkaBroker
+from tools.run.progress import Progress, follow, summary
+from tools.run.supervisor import ChildFailed, Supervisor
+
+MAX_RESTARTS = 3
+# Short enough that the children of a killed run are gone within seconds; work cut short is
+# handed back uncommitted and redone by the next run.
+CHILD_ENV = {
+    "PHOENIX_SHUTDOWN_GRACE_SECONDS": "5",
+    "PHOENIX_KAFKA_PARTITIONS": "3",
+    "PHOENIX_KAFKA_SESSION_TIMEOUT_MS": "6000",
+    "PHOENIX_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "run", help="process one request on this machine: embedded broker, archive and every service"
+        "run", help="process one request on this machine: Apache Kafka, archive and every service"
     )
     parser.add_argument("instrument_mode", help=f"instrument mode ({', '.join(known_modes())})")
     parser.add_argument("night", type=date.fromisoformat, help="observing night YYYY-MM-DD (evening date)")
@@ -46,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--archive", required=True,
                         help="raw-data archive: a folder to serve locally, a phoenix archive URL, "
                         "eso: (ESO's Science Archive) or eso:BASE (ESO's interface under BASE)")
-    parser.add_argument("--data", type=Path, default=Path("data"), help="database, file store and logs (default ./data)")
+    parser.add_argument("--data", type=Path, default=Path("data"),
+                        help="broker log, database, file store and logs (default ./data)")
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
     parser.add_argument("--processors", type=int, default=os.cpu_count() or 1,
@@ -63,15 +81,48 @@ def run(args: argparse.Namespace) -> int:
     asyncio.run(_check_archive(args.archive, request))
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with embedded_chain(data_dir, args.archive, args.processors) as chain:
+        with one_machine_chain(data_dir, args.archive, args.processors, _reporter(console)) as chain:
             console.print(f"request {request.request_id}: logs in {data_dir / 'logs'}")
-            kafka = load_settings(KafkaSettings, bootstrap_servers=chain.env["PHOENIX_KAFKA_BOOTSTRAP_SERVERS"],
-                                  idempotence=False)
+            kafka = load_settings(KafkaSettings, bootstrap_servers=chain.env["PHOENIX_KAFKA_BOOTSTRAP_SERVERS"])
             result = asyncio.run(_process(request, kafka, chain, args.timeout, console))
     except KeyboardInterrupt:
         console.print("stopped; run the same command again to resume")
         return 130
+    except (ChildFailed, TransientError) as error:
+        console.print(f"phoenix run stopped: {error}; run the same command again to resume")
+        return 1
     return _report(result, args.json, console)
+
+
+@contextmanager
+def one_machine_chain(data_dir: Path, archive: str, processor_concurrency: int,
+                      report: Callable[[str], None]) -> Iterator[Supervisor]:
+    """Broker, archive server and every service, supervised; all stopped however the block ends."""
+    logs = data_dir / "logs"
+    for old in logs.glob("*.log"):
+        old.unlink()
+    chain = Supervisor(logs, max_restarts=MAX_RESTARTS, report=report)
+    try:
+        bootstrap = chain.start_broker(KafkaBroker(data_dir / "broker", output=logs / "broker.log"))
+        chain.env = {"PHOENIX_KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PHOENIX_DATA_DIR": str(data_dir), **CHILD_ENV}
+        chain.env["PHOENIX_ARCHIVE_URL"] = _archive_url(chain, archive)
+        chain.start_all(env=lambda name: _service_env(name, processor_concurrency), wait="consuming")
+        yield chain
+    finally:
+        chain.stop_all()
+
+
+def _archive_url(chain: Supervisor, archive: str) -> str:
+    if archive.startswith(("http://", "https://", "eso:")):
+        return archive.rstrip("/")
+    root = Path(archive).expanduser()
+    if not root.is_dir():
+        raise ConfigError(f"archive {archive!r} is neither an http(s) URL nor a folder")
+    return chain.start_archive(root)
+
+
+def _service_env(name: str, processor_concurrency: int) -> dict[str, str]:
+    return {"PHOENIX_CONCURRENCY": str(processor_concurrency)} if name == "processor" else {}
 
 
 def _request(args: argparse.Namespace) -> DateRequested:
@@ -100,11 +151,13 @@ async def _check_archive(archive: str, request: DateRequested) -> None:
         raise ConfigError(f"the archive {archive} has no {instrument} raw data for {nights}")
 
 
-async def _process(request: DateRequested, kafka: KafkaSettings, chain, timeout: float, console: Console) -> dict:
+async def _process(request: DateRequested, kafka: KafkaSettings, chain: Supervisor, timeout: float,
+                   console: Console) -> dict:
     async with archive_database() as database:
         await publish(kafka, [request])
         with Live(_table(Progress(request.request_id)), console=console, refresh_per_second=2) as live:
-            progress = await follow(database, request.request_id, chain, timeout, lambda p: live.update(_table(p)))
+            progress = await follow(database, request.request_id, chain.supervise, timeout,
+                                    lambda p: live.update(_table(p)))
         return await summary(database, progress)
 
 
@@ -136,6 +189,8 @@ def _report(result: dict, as_json: bool, console: Console) -> int:
     return 0
 
 
+def _reporter(console: Console) -> Callable[[str], None]:
+    return lambda message: console.print(message, soft_wrap=True, highlight=False)
 
 
 def _interrupt(signum: int, frame: object) -> None:

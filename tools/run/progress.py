@@ -1,5 +1,4 @@
-"""One machine, one command: the embedded broker, a local archive server and every service as
-child processes, a request published, and its progress followed in the archive database.
+"""A request's progress, followed in the archive database while a supervisor keeps the chain running.
 
 A request is finished when the fetcher has handled it (FETCHED) and every AB of it is in a
 final state: INGESTED, REJECTED, REVIEW, INCOMPLETE or FAILED.
@@ -11,90 +10,15 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
 from shared.archive import ArchiveDatabase, calibrations, catalogue, ledger, qc1
 from shared.archive.models import AbRecord, AbState, RequestState
-from shared.bus.embedded import EmbeddedBroker
-from shared.errors import ConfigError, TransientError
+from shared.errors import TransientError
 from shared.lifecycle import FINAL as FINAL_STATES
-from shared.processes import ChildProcess
-
-SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
-START_TIMEOUT_SECONDS = 120
-
-
-@dataclass
-class Chain:
-    """The running parts; `env` is what a client of this chain needs (broker, data, archive)."""
-
-    env: dict[str, str]
-    services: dict[str, ChildProcess]
-
-    def dead_services(self) -> list[str]:
-        return [name for name, process in self.services.items() if not process.running]
-
-
-@contextmanager
-def embedded_chain(data_dir: Path, archive: str, processor_concurrency: int) -> Iterator[Chain]:
-    """Start everything; stop everything (SIGTERM, then SIGKILL) however the block ends."""
-    logs = data_dir / "logs"
-    children: list[ChildProcess] = []
-    with EmbeddedBroker(log_file=_fresh(logs / "broker.log")) as broker:
-        try:
-            env = {
-                "PHOENIX_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                "PHOENIX_KAFKA_IDEMPOTENCE": "false",
-                "PHOENIX_KAFKA_SESSION_TIMEOUT_MS": "2000",
-                "PHOENIX_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-                "PHOENIX_KAFKA_PARTITIONS": "3",
-                "PHOENIX_DATA_DIR": str(data_dir),
-                "PHOENIX_ARCHIVE_URL": _archive_url(archive, logs, children),
-            }
-            services = {
-                name: ChildProcess(["service", name], {**env, **_service_env(name, processor_concurrency)},
-                                   _fresh(logs / f"{name}.log"))
-                for name in SERVICES
-            }
-            children += services.values()
-            for process in services.values():
-                _started(process)
-            yield Chain(env, services)
-        finally:
-            for child in reversed(children):
-                child.stop()
-
-
-def _archive_url(archive: str, logs: Path, children: list[ChildProcess]) -> str:
-    if archive.startswith(("http://", "https://", "eso:")):
-        return archive.rstrip("/")
-    root = Path(archive).expanduser()
-    if not root.is_dir():
-        raise ConfigError(f"archive {archive!r} is neither an http(s) URL nor a folder")
-    server = ChildProcess(["archive", "serve", "--root", str(root)], {}, _fresh(logs / "archive.log"))
-    children.append(server)
-    return _started(server, "archive=").split("archive=", 1)[1].strip()
-
-
-def _service_env(name: str, processor_concurrency: int) -> dict[str, str]:
-    return {"PHOENIX_CONCURRENCY": str(processor_concurrency)} if name == "processor" else {}
-
-
-def _started(process: ChildProcess, marker: str = "consuming") -> str:
-    try:
-        return process.wait_for_log(marker, START_TIMEOUT_SECONDS)
-    except (RuntimeError, TimeoutError) as error:
-        raise TransientError(f"{process.log_path.stem} did not start: {error}") from None
-
-
-def _fresh(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    return path
+from shared.lifecycle import request_finished
 
 
 @dataclass
@@ -114,11 +38,7 @@ class Progress:
 
     @property
     def finished(self) -> bool:
-        if self.request_state is RequestState.FAILED:
-            return True
-        return self.request_state in (RequestState.FETCHED, RequestState.DONE) and all(
-            self.state_of(record) in FINAL_STATES for record in self.abs
-        )
+        return request_finished(self.request_state, [self.state_of(record) for record in self.abs])
 
     def state_of(self, record: AbRecord) -> AbState:
         """The AB's state, where an AB that waits only for prerequisites held for review is REVIEW too."""
@@ -137,20 +57,19 @@ class Progress:
 async def follow(
     database: ArchiveDatabase,
     request_id: uuid.UUID,
-    chain: Chain,
+    supervise: Callable[[], None],
     timeout_seconds: float,
     on_progress: Callable[[Progress], None] = lambda _: None,
 ) -> Progress:
-    """Poll the ledger until the request is finished; fail early if a service dies."""
+    """Poll the ledger until the request is finished, calling `supervise` (which restarts
+    or gives up on dead children) between polls."""
     deadline = time.monotonic() + timeout_seconds
     while True:
         progress = await read_progress(database, request_id)
         on_progress(progress)
         if progress.finished:
             return progress
-        dead = chain.dead_services()
-        if dead:
-            raise TransientError(f"service(s) {', '.join(dead)} stopped; see {chain.env['PHOENIX_DATA_DIR']}/logs/")
+        supervise()
         if time.monotonic() > deadline:
             raise TransientError(f"request {request_id} did not finish within {timeout_seconds:.0f} s "
                                  f"({dict(progress.states)})")
