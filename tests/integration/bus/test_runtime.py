@@ -1,4 +1,4 @@
-"""The service runtime against real brokers: the embedded Tansu broker and Apache Kafka."""
+"""The service runtime against a real broker: Apache Kafka (KRaft), one node."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Monitoring against a running chain: Debian's Prometheus scrapes the five services (as
-`phoenix service` processes on the embedded broker) every second, and every PromQL
+`phoenix service` processes on Apache Kafka) every second, and every PromQL
 expression of the dashboard and the rules is queried through Prometheus's HTTP API."""
 
 from __future__ import annotations
