@@ -24,6 +24,18 @@ def test_service_without_a_broker_setting_names_the_variable() -> None:
     assert "PHOENIX_KAFKA_BOOTSTRAP_SERVERS" in result.stderr
 
 
+@pytest.mark.parametrize("service", ["fetcher", "ingestor"])
+def test_a_missing_service_setting_stops_it_before_topics_or_ports(service: str, tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")}
+    # A broker address nothing listens on: the service must stop before it tries to reach it.
+    env |= {"PHOENIX_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}", "PHOENIX_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([PHOENIX, "service", service], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "invalid settings: PHOENIX_ARCHIVE_URL: Field required (set it to: archive: a folder" in line
+    assert not (tmp_path / "phoenix.db").exists(), "no migration ran"
+
+
 def test_unknown_service_is_refused() -> None:
     result = phoenix("service", "nope", env={"PHOENIX_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
     assert result.returncode == 2
