@@ -17,7 +17,8 @@ from typing import Any
 
 from services.fetcher.association import PENDING, Associated, associate
 from services.fetcher.night import NightFrames, load_classifier, read_catalogue, read_nights
-from shared.contracts import AssociationBlock, ProcessingMode
+from shared.cli_arguments import add_mode, add_nights
+from shared.contracts import AssociationBlock
 from shared.errors import ConfigError, DataError, TransientError
 from shared.instruments.association import load_association_rules
 from shared.rawarchive.client import open_archive
@@ -30,19 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print the association blocks of a night (classification + association, no Kafka)",
         description="Classify a night's raw frames with the OCA rules and print its association blocks.",
     )
-    parser.add_argument("instrument_mode", help="instrument mode, e.g. UVES_ECHELLE")
-    parser.add_argument("night", help="night, YYYY-MM-DD (the evening's date)")
-    parser.add_argument("--to", dest="night_to", default=None, help="last night of a pool, YYYY-MM-DD")
+    add_nights(parser)
     parser.add_argument("--archive", required=True, help="raw-archive URL, or an archive folder to serve in-process")
-    parser.add_argument("--mode", choices=[mode.value for mode in ProcessingMode], default=ProcessingMode.IDP.value,
-                        help="IDP (science, certified calibrations), MCALIB (masters) or COMPLETE (both)")
+    add_mode(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON list of ABs")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    first = _night(args.night, "night")
-    last = _night(args.night_to, "--to") if args.night_to else first
+    first, last = args.night, args.night_to or args.night
     if last < first:
         raise ConfigError(f"--to {last} is before the night {first}")
     try:
@@ -64,9 +61,9 @@ async def _associate_nights(args: argparse.Namespace, first: date, last: date) -
     rule_set = rules.rule_set_for(first)
     classifier = load_classifier(args.instrument_mode)
     async with open_archive(ArchiveClientSettings(url=args.archive)) as client:
-        frames = await read_nights(client, rules.instrument, first, last, classifier, rule_set, ProcessingMode(args.mode))
-        catalogue = await read_catalogue(client, rules.instrument, frames, ProcessingMode(args.mode))
-    return frames, associate(frames.frames, catalogue, ProcessingMode(args.mode), rules, rule_set)
+        frames = await read_nights(client, rules.instrument, first, last, classifier, rule_set, args.mode)
+        catalogue = await read_catalogue(client, rules.instrument, frames, args.mode)
+    return frames, associate(frames.frames, catalogue, args.mode, rules, rule_set)
 
 
 def dfos_report(result: Associated, frames: NightFrames) -> str:
@@ -135,10 +132,3 @@ def block_summary(block: AssociationBlock) -> dict[str, Any]:
             for a in block.calibrations
         ],
     }
-
-
-def _night(text: str, what: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None

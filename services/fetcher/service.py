@@ -133,8 +133,8 @@ async def _release(block, raw_infos, catalogue, request_id: uuid.UUID, event_id:
     """Stage a waiting AB and mark it STAGED; None if staging failed or another release won."""
     staged, state, reason = await _staging_outcome(block, raw_infos, catalogue, ctx)
     async with ctx.database.session() as session:
-        won = await ledger.release_waiting(session, staged, state, event_id=event_id, request_id=request_id,
-                                           service=ctx.identity, reason=reason)
+        won = await ledger.record_ab_state(session, staged, state, event_id=event_id, request_id=request_id,
+                                           service=ctx.identity, reason=reason, only_from=AbState.WAITING)
     if not won:
         log.info("%s was released by another event meanwhile", block.ab_id)
         return None

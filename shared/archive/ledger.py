@@ -165,6 +165,7 @@ async def record_ab_state(
     service: str,
     reason: str = "",
     at: datetime | None = None,
+    only_from: AbState | None = None,
 ) -> bool:
     """Record that `ab` reached `state` because of event `event_id`: a history row, and the AB
     (inserted or brought up to date) in the ledger. A final state finishes the request once
@@ -172,12 +173,24 @@ async def record_ab_state(
 
     Idempotent: the same (AB, event, state) recorded again changes nothing and returns False.
     A transition the lifecycle does not allow raises `TransitionRefused` (a DataError).
+
+    With `only_from` the AB moves only if it is in that state now, by one conditional update:
+    of two writers at once (two producers' `ingested` events releasing one WAITING AB) exactly
+    one moves it and gets True, on SQLite and on PostgreSQL.
     """
     if await _transition_recorded(session, ab.ab_id, event_id, state):
         return False
-    check_transition(ab.ab_id, await session.scalar(select(AbRecord.state).where(AbRecord.ab_id == ab.ab_id)), state)
+    current = only_from or await session.scalar(select(AbRecord.state).where(AbRecord.ab_id == ab.ab_id))
+    check_transition(ab.ab_id, current, state)
     at = at or utc_now()
-    await _upsert_ab(session, ab, state, request_id=request_id, reason=reason, at=at)
+    columns = _ab_columns(ab, state, request_id=request_id, reason=reason, at=at)
+    if only_from is None:
+        upsert = insert(session, AbRecord).values(ab_id=ab.ab_id, created_at=at, **columns)
+        await session.execute(upsert.on_conflict_do_update(index_elements=[AbRecord.ab_id], set_=columns))
+    else:
+        moved = update(AbRecord).where(AbRecord.ab_id == ab.ab_id, AbRecord.state == only_from).values(**columns)
+        if await rows_written(session, moved) != 1:
+            return False
     # The unique (ab_id, event_id, state) constraint is the guard should the same event be
     # recorded concurrently; both writers then wrote the same AB row anyway.
     written = await _add_transition(session, ab.ab_id, state, reason=reason, event_id=event_id, service=service, at=at)
@@ -240,18 +253,6 @@ async def _transition_recorded(session: AsyncSession, ab_id: str, event_id: uuid
     return (await session.scalar(statement)) is not None
 
 
-async def _upsert_ab(
-    session: AsyncSession, ab: AssociationBlock, state: AbState, *, request_id: uuid.UUID, reason: str, at: datetime
-) -> None:
-    columns = _ab_columns(ab, state, request_id=request_id, reason=reason, at=at)
-    statement = (
-        insert(session, AbRecord)
-        .values(ab_id=ab.ab_id, created_at=at, **columns)
-        .on_conflict_do_update(index_elements=[AbRecord.ab_id], set_=columns)
-    )
-    await session.execute(statement)
-
-
 def _ab_columns(
     ab: AssociationBlock, state: AbState, *, request_id: uuid.UUID, reason: str, at: datetime
 ) -> dict[str, object]:
@@ -297,34 +298,6 @@ async def abs_of_night(session: AsyncSession, instrument_mode: str, night: date)
         .order_by(AbRecord.ab_id)
     )
     return list((await session.scalars(statement)).all())
-
-
-async def release_waiting(
-    session: AsyncSession,
-    ab: AssociationBlock,
-    state: AbState,
-    *,
-    event_id: uuid.UUID,
-    request_id: uuid.UUID,
-    service: str,
-    reason: str = "",
-) -> bool:
-    """Move a WAITING AB on to `state` (STAGED, or FAILED when staging failed), with its history
-    row, atomically: True for the one caller that did it.
-
-    Two releases of the same AB at once (two producers' `ingested` events) both try; the
-    conditional UPDATE lets exactly one through on SQLite and on PostgreSQL. The release is
-    written only once the AB is staged, so a release interrupted before that leaves it WAITING.
-    """
-    at = utc_now()
-    columns = _ab_columns(ab, state, request_id=request_id, reason=reason, at=at)
-    statement = update(AbRecord).where(AbRecord.ab_id == ab.ab_id, AbRecord.state == AbState.WAITING).values(**columns)
-    if await rows_written(session, statement) != 1:
-        return False
-    await _add_transition(session, ab.ab_id, state, reason=reason, event_id=event_id, service=service, at=at)
-    if is_final(state):
-        await finish_request_if_done(session, request_id)
-    return True
 
 
 async def staged_by_event(session: AsyncSession, event_id: uuid.UUID) -> list[AbRecord]:

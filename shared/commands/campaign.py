@@ -19,6 +19,7 @@ from datetime import date
 from pydantic import ValidationError
 
 from shared import __version__
+from shared import cli_arguments as arguments
 from shared.archive import ledger
 from shared.bus.publish import publish
 from shared.campaigns import night_progress, nights_between, rules_version, skip_reason
@@ -38,9 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("instrument_mode", help="e.g. UVES_ECHELLE")
-    parser.add_argument("--from", dest="night_from", required=True, type=date.fromisoformat, help="first night")
-    parser.add_argument("--to", dest="night_to", required=True, type=date.fromisoformat, help="last night (inclusive)")
-    parser.add_argument("--mode", type=ProcessingMode, choices=list(ProcessingMode), default=ProcessingMode.IDP)
+    parser.add_argument("--from", dest="night_from", required=True, type=arguments.night, help="first night")
+    parser.add_argument("--to", dest="night_to", required=True, type=arguments.night, help="last night (inclusive)")
+    arguments.add_mode(parser)
     parser.add_argument("--reprocess", action="store_true", help="request every night, even those already done")
     parser.add_argument("--id", dest="campaign_id", default=None,
                         help="campaign id (default: INSTRUMENT_MODE-FROM-TO-MODE, so a repeated command is the same campaign)")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import uuid
-from datetime import date
 
 from pydantic import ValidationError
 
 from shared import __version__
 from shared.bus.publish import publish
-from shared.contracts import DateRequested, ProcessingMode
+from shared.cli_arguments import add_mode, add_nights
+from shared.contracts import DateRequested
 from shared.errors import ConfigError
 from shared.settings import KafkaSettings, load_settings
 
@@ -22,10 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="publish a date request to date-requested and print its request id",
         description="The broker comes from PHOENIX_KAFKA_BOOTSTRAP_SERVERS.",
     )
-    parser.add_argument("instrument_mode", help="e.g. UVES_ECHELLE")
-    parser.add_argument("night", type=date.fromisoformat, help="observing night YYYY-MM-DD (evening date)")
-    parser.add_argument("--to", dest="night_to", type=date.fromisoformat, default=None, help="last night of a range")
-    parser.add_argument("--mode", type=ProcessingMode, choices=list(ProcessingMode), default=ProcessingMode.IDP)
+    add_nights(parser)
+    add_mode(parser)
     parser.add_argument("--campaign", dest="campaign_id", default=None, help="campaign id")
     parser.add_argument("--priority", type=int, default=5, help="0 (lowest) to 9 (highest)")
     parser.add_argument("--reprocess", action="store_true", help="process again what was already ingested")

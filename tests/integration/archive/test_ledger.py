@@ -20,7 +20,6 @@ from shared.archive.ledger import (
     record_ab_state,
     record_campaign,
     record_request,
-    release_waiting,
     requests_of_campaign,
     set_request_state,
     staged_by_event,
@@ -216,8 +215,8 @@ async def test_a_waiting_ab_is_released_by_exactly_one_of_two_concurrent_events(
 
     async def release(event_id: uuid.UUID) -> bool:
         async with db.session() as s:
-            return await release_waiting(s, ab, AbState.STAGED, event_id=event_id, request_id=uuid.uuid4(),
-                                         service="test")
+            return await record_ab_state(s, ab, AbState.STAGED, event_id=event_id, request_id=uuid.uuid4(),
+                                         service="test", only_from=AbState.WAITING)
 
     outcome = await asyncio.gather(*(release(event_id) for event_id in events))
     assert sorted(outcome) == [False, True]

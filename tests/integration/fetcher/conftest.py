@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from shared.errors import ConfigError
-from shared.rawarchive.client import RawArchiveClient
-from shared.serving import serve_in_background
-from tools.archive.server import create_app
-from tools.archive.settings import ArchiveServerSettings
+
+# The archive server over this night's archive_root, and a client of it: the raw-archive tests' fixtures.
+from tests.integration.rawarchive.conftest import archive_url, client  # noqa: F401
 from tools.simulator.plan import night_plan
 from tools.simulator.thar import write_line_refer_table
 from tools.simulator.uves import archive_night_folder, simulate_night
@@ -32,18 +30,6 @@ def archive_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     truncated.write_bytes((folder / result.raw_files[0]).read_bytes()[:4000])
     write_line_refer_table(root / "calib" / "UVES" / f"{LINE_REFER_TABLE}.fits")
     return root
-
-
-@pytest.fixture
-async def archive_url(archive_root: Path) -> AsyncIterator[str]:
-    async with serve_in_background(create_app(ArchiveServerSettings(root=archive_root))) as url:
-        yield url
-
-
-@pytest.fixture
-async def client(archive_url: str) -> AsyncIterator[RawArchiveClient]:
-    async with RawArchiveClient(archive_url, timeout_seconds=10, max_attempts=3, backoff_seconds=0.01) as archive:
-        yield archive
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ from services.processor.sdp import load_sdp_rules
 from shared.contracts import AssociationBlock, ProcessingMode, RawFrame
 from tests.integration.simulator.chain import RecipeRun, run_cascade
 from tests.integration.simulator.measure import Spectrum, measure_rv
+from tests.unit.processor.test_sdp import COLUMNS as COLUMN_UCD_UTYPE  # the reference tables, written out once
+from tests.unit.processor.test_sdp import EXTENSION_KEYWORDS as EXTENSION
 from tools.simulator.plan import night_plan
 from tools.simulator.thar import write_line_refer_table
 from tools.simulator.uves import simulate_night
@@ -35,17 +37,6 @@ OPTIONAL_PRIMARY = {
     "EQUINOX": float, "PROG_ID": str, "OBID1": int, "NCOMBINE": int, "PROV1": str, "ASSON1": str, "ASSOC1": str,
     "ASSOM1": str, "PRODLVL": int, "DISPELEM": str, "EXT_OBJ": bool, "SPEC_ERR": float, "SPEC_SYE": float,
     "LAMNLIN": int, "LAMRMS": float,
-}
-EXTENSION = {
-    "EXTNAME": str, "VOCLASS": str, "VOPUB": str, "TITLE": str, "OBJECT": str, "RA": float, "DEC": float,
-    "APERTURE": float, "TELAPSE": float, "TMID": float, "SPEC_VAL": float, "SPEC_BW": float, "NELEM": int,
-    "TDMIN1": float, "TDMAX1": float, "CHECKSUM": str, "DATASUM": str,
-}
-COLUMN_UCD_UTYPE = {
-    "WAVE": ("em.wl;obs.atmos", "spec:Data.SpectralAxis.Value"),
-    "FLUX": ("phot.flux.density;em.wl;meta.main", "spec:Data.FluxAxis.Value"),
-    "ERR": ("stat.error;phot.flux.density;meta.main", "spec:Data.FluxAxis.Accuracy.StatError"),
-    "QUAL": ("meta.code.qual;meta.main", "spec:Data.FluxAxis.Accuracy.QualityStatus"),
 }
 
 
