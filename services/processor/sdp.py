@@ -10,8 +10,12 @@ Pixels and QUAL (a bit mask, 0 = good):
   padding and are cut off; inner ones stay, flagged.
 - BAD_VALUE (2): flux or error not finite, or error ≤ 0.
 - SATURATED (4): a saturated raw pixel falls in the bin (when the caller knows where).
+- SPIKE (8): a narrow excess the pipeline's cosmic-ray rejection left in: more than
+  SPIKE_SIGMAS errors and SPIKE_FRACTION of the level above the running median of
+  SPIKE_WINDOW pixels (stellar and telluric lines are wider than a few pixels and in
+  absorption), and its neighbour on either side.
 FLUX and ERR are set to 0 on NO_DATA and BAD_VALUE pixels (there is no number to keep);
-SATURATED pixels keep the pipeline's values, so a user can still look at them.
+SATURATED and SPIKE pixels keep the pipeline's values, so a user can still look at them.
 
 Several chips (REDL + REDU) are joined in wavelength order; the gap between them is a jump in
 WAVE, not padding. Wavelengths are air (the pipeline's CTYPE1 = AWAV) and topocentric.
@@ -19,6 +23,7 @@ WAVE, not padding. Wavelengths are air (the pipeline's CTYPE1 = AWAV) and topoce
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +39,10 @@ SDP_FILE = "sdp.toml"
 NO_DATA = 1
 BAD_VALUE = 2
 SATURATED = 4
+SPIKE = 8
+SPIKE_WINDOW = 11
+SPIKE_SIGMAS = 5.0
+SPIKE_FRACTION = 0.25
 ANGSTROM_PER_NM = 10.0
 SECONDS_PER_DAY = 86_400.0
 ARCSEC_PER_DEG = 3_600.0
@@ -283,8 +292,9 @@ def chip_columns(chip: ChipSpectrum) -> SdpColumns:
     bad = ~np.isfinite(flux) | ~np.isfinite(error) | ~(error > 0)
     no_data = ~bad & (flux == 0.0)
     saturated = np.zeros(wave.size, dtype=bool) if chip.saturated is None else np.asarray(chip.saturated, dtype=bool)
-    qual = NO_DATA * no_data + BAD_VALUE * bad + SATURATED * saturated
     unusable = no_data | bad
+    spike = spikes(np.where(unusable, np.nan, flux), error) & ~unusable
+    qual = NO_DATA * no_data + BAD_VALUE * bad + SATURATED * saturated + SPIKE * spike
     usable = np.flatnonzero(~unusable)
     if usable.size == 0:
         raise DataError(f"{chip.chip}: the merged spectrum has no usable pixel")
@@ -295,6 +305,22 @@ def chip_columns(chip: ChipSpectrum) -> SdpColumns:
         err=np.where(unusable, 0.0, error)[keep],
         qual=qual.astype(np.int32)[keep],
     )
+
+
+def spikes(flux: np.ndarray, error: np.ndarray) -> np.ndarray:
+    """True on narrow positive outliers (cosmic-ray residuals) and their neighbours; NaN flux is ignored."""
+    half = SPIKE_WINDOW // 2
+    padded = np.pad(flux, half, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, SPIKE_WINDOW)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # windows of unusable pixels only
+        level = np.nanmedian(windows, axis=1)
+        excess = flux - level
+        core = (excess > SPIKE_SIGMAS * error) & (excess > SPIKE_FRACTION * np.abs(level))
+    flagged = core.copy()
+    flagged[1:] |= core[:-1]
+    flagged[:-1] |= core[1:]
+    return flagged
 
 
 def to_sdp(spectrum: ScienceSpectrum, context: SdpContext) -> fits.HDUList:

@@ -28,6 +28,10 @@ CALIBRATION_EXPTIME_S: dict[FrameKind, float] = {
     FrameKind.FLAT: 12.0,
     FrameKind.WAVE: 20.0,
 }
+# Slit of the ThAr arcs: the widths of the real arcs the geometry and lamp are calibrated on
+# (blue 390 nm at 0.4", red 580 nm at 0.8"); science and other calibrations use 1.0".
+ARC_SLIT_ARCSEC: dict[Arm, float] = {Arm.BLUE: 0.4, Arm.RED: 0.8}
+LAMP_LINE_KINDS = (FrameKind.FORMAT_CHECK, FrameKind.WAVE)
 
 
 class NightPlan(BaseModel):
@@ -38,9 +42,7 @@ class NightPlan(BaseModel):
     night: date = Field(description="observing night (the evening's date)", examples=["2024-03-01"])
     seed: int = Field(0, ge=0, description="everything random derives from this")
     settings: tuple[Setting, ...] = Field(min_length=1)
-    targets: int = Field(
-        3, ge=0, le=len(STARS), description="science targets, each observed in every setting"
-    )
+    targets: int = Field(3, ge=0, le=len(STARS), description="science targets, each observed in every setting")
     biases: int = Field(5, ge=0, description="biases per arm and binning in the afternoon")
     morning_biases: int = Field(0, ge=0, description="further biases per arm and binning after the night")
     format_checks: int = Field(1, ge=0)
@@ -84,9 +86,7 @@ def night_plan(
     if preset not in PRESETS:
         raise ConfigError(f"unknown night preset {preset!r}; known: {', '.join(PRESETS)}")
     if night < FIRST_NIGHT:
-        raise ConfigError(
-            f"night {night} is before {FIRST_NIGHT}: the simulator renders the post-2004 UVES format"
-        )
+        raise ConfigError(f"night {night} is before {FIRST_NIGHT}: the simulator renders the post-2004 UVES format")
     chosen = PRESETS[preset]
     names = settings or list(chosen.settings)
     parsed = [parse_setting(name, binning or chosen.binning) for name in names]
@@ -172,6 +172,9 @@ def _template(
         return clock
     template_start = clock.replace(microsecond=0)
     exptime = CALIBRATION_EXPTIME_S[kind]
+    if kind in LAMP_LINE_KINDS:
+        # Binned pixels collect binx·biny times the charge: arcs are shortened to stay below saturation.
+        exptime /= setting.binx * setting.biny
     for number in range(1, count + 1):
         clock += timedelta(seconds=3.0)
         planned.append(
@@ -183,6 +186,7 @@ def _template(
                     exptime_s=exptime,
                     object_name=_calibration_object(kind),
                     obs_id=obs_id,
+                    slit_width_arcsec=ARC_SLIT_ARCSEC[setting.arm] if kind is FrameKind.WAVE else 1.0,
                     template_start=template_start,
                     template_exposure_number=number,
                     template_exposures=count,

@@ -1,6 +1,6 @@
-"""Expected photo-electrons per pixel of each kind of exposure, drawn where the physical model puts light.
+"""Expected photo-electrons per pixel of each kind of exposure, drawn where the geometry (`geometry`) puts light.
 
-Images are in the rotated binned frame of the model (rows = Y across orders, columns = X along
+Images are in the rotated binned frame of the physical model (rows = Y across orders, columns = X along
 the dispersion, 1-based model coordinates at pixel centres).
 """
 
@@ -16,9 +16,6 @@ from tools.simulator.thar import LineList
 
 FWHM_PER_SIGMA = 2.3548200450309493
 SUBSAMPLES = 5
-# Electrons per unit of PypeIt relative amplitude, for the whole line.
-ARC_ELECTRONS_PER_AMPLITUDE = 120.0
-FORMAT_CHECK_ELECTRONS_PER_AMPLITUDE = 40.0
 FORMAT_CHECK_LINE_SIGMA_PX = 1.6
 ORDER_DEFINITION_SIGMA_PX = 1.2
 SLIT_EDGE_SIGMA_PX = 0.6
@@ -82,23 +79,25 @@ def add_order(
     np.add.at(image, ((rows[inside] - 1).astype(int), (cols[inside] - 1).astype(int)), weights[inside])
 
 
-def arc_columns(order: OrderModel, lines: LineList, width: int, electrons_per_amplitude: float) -> np.ndarray:
-    """Electrons per column from lamp lines: Gaussians of the model's line width, integrated over pixels."""
+def arc_columns(order: OrderModel, lines: LineList, width: int, exposure_scale: float) -> np.ndarray:
+    """Electrons per column from lamp lines: Gaussians of the order's line width, integrated over pixels.
+
+    `lines.amplitude` is each line's flux at blaze efficiency 1 per unit of `exposure_scale`.
+    """
     columns = order_columns(order, width)
     flux = np.zeros(columns.size)
     x_lines = order.x_of_wavelength(lines.wave_air)
     on = np.isfinite(x_lines)
     sigma = order.line_fwhm_px / FWHM_PER_SIGMA
     reach = int(np.ceil(5 * sigma)) + 1
-    for x_line, amplitude in zip(x_lines[on], lines.amplitude[on], strict=True):
+    electrons = lines.amplitude[on] * exposure_scale * order.efficiency(x_lines[on])
+    for x_line, amplitude in zip(x_lines[on], electrons, strict=True):
         start = max(int(np.rint(x_line)) - reach, int(columns[0]))
         stop = min(int(np.rint(x_line)) + reach, int(columns[-1]))
         if stop < start:
             continue
         pixels = np.arange(start, stop + 1)
-        flux[pixels - int(columns[0])] += (
-            amplitude * electrons_per_amplitude * gaussian_pixel_fraction(pixels - x_line, sigma)
-        )
+        flux[pixels - int(columns[0])] += amplitude * gaussian_pixel_fraction(pixels - x_line, sigma)
     return flux
 
 
@@ -132,21 +131,25 @@ def order_columns(order: OrderModel, width: int) -> np.ndarray:
     return np.arange(first, last + 1, dtype=float)
 
 
-def format_check_image(fmt: SpectralFormat, chip: str, shape: tuple[int, int], lines: LineList) -> np.ndarray:
+def format_check_image(
+    fmt: SpectralFormat, chip: str, shape: tuple[int, int], lines: LineList, exposure_scale: float
+) -> np.ndarray:
     """Short ThAr lines (format-check exposures use a short slit)."""
     image = blank_image(shape)
     profile = gaussian_profile(FORMAT_CHECK_LINE_SIGMA_PX)
     for order in fmt.chip(chip).orders:
-        columns = arc_columns(order, lines, shape[1], FORMAT_CHECK_ELECTRONS_PER_AMPLITUDE)
+        columns = arc_columns(order, lines, shape[1], exposure_scale)
         add_order(image, order, columns, profile, 5 * FORMAT_CHECK_LINE_SIGMA_PX)
     return image
 
 
-def arc_image(fmt: SpectralFormat, chip: str, shape: tuple[int, int], lines: LineList) -> np.ndarray:
+def arc_image(
+    fmt: SpectralFormat, chip: str, shape: tuple[int, int], lines: LineList, exposure_scale: float
+) -> np.ndarray:
     """ThAr lines over the full slit length."""
     image = blank_image(shape)
     for order in fmt.chip(chip).orders:
-        columns = arc_columns(order, lines, shape[1], ARC_ELECTRONS_PER_AMPLITUDE)
+        columns = arc_columns(order, lines, shape[1], exposure_scale)
         add_order(image, order, columns, slit_profile(order.slit_length_px), order.slit_length_px / 2 + 3)
     return image
 
@@ -157,9 +160,7 @@ def order_definition_image(fmt: SpectralFormat, chip: str, shape: tuple[int, int
     peak_fraction = gaussian_pixel_fraction(np.array(0.0), ORDER_DEFINITION_SIGMA_PX)
     for order in fmt.chip(chip).orders:
         columns = lamp_columns(order, shape[1], ORDER_FLAT_PEAK_ELECTRONS / peak_fraction)
-        add_order(
-            image, order, columns, gaussian_profile(ORDER_DEFINITION_SIGMA_PX), 5 * ORDER_DEFINITION_SIGMA_PX
-        )
+        add_order(image, order, columns, gaussian_profile(ORDER_DEFINITION_SIGMA_PX), 5 * ORDER_DEFINITION_SIGMA_PX)
     return image
 
 
@@ -179,12 +180,13 @@ def science_image(
     star: Star,
     lines: AbsorptionLines,
     seeing_sigma_px: float,
+    airmass: float,
 ) -> np.ndarray:
     """The star (Gaussian spatial profile at the slit centre) plus a faint uniform sky."""
     image = blank_image(shape)
     for order in fmt.chip(chip).orders:
         columns = continuum_columns(
-            order, shape[1], lambda wave, sigma: stellar_spectrum(wave, star, lines, sigma)
+            order, shape[1], lambda wave, sigma: stellar_spectrum(wave, star, lines, sigma, airmass)
         )
         add_order(image, order, columns, gaussian_profile(seeing_sigma_px), 6 * seeing_sigma_px)
         sky = science_sky_columns(columns, order)

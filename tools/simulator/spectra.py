@@ -1,16 +1,33 @@
-"""Light sources: lamps and the stars observed, with the truth that the reduction must recover."""
+"""Light sources: lamps and the stars observed, with the truth that the reduction must recover.
+
+A star's spectrum is a blackbody continuum times (1) the strong lines of a cool dwarf at
+literature strengths (`stronglines`), (2) a forest of weaker synthetic lines at exactly known
+rest wavelengths and depths, kept clear of the strong lines and the telluric bands, on which
+the radial velocity is measured, (3) rotation and macroturbulence; then shifted by its radial
+velocity, seen through the atmosphere (`telluric`) and the spectrograph's resolution.
+"""
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools.simulator.stronglines import STRONG_LINES, line_depth, strong_line_windows
+from tools.simulator.telluric import band_ranges, transmission
+
 SPEED_OF_LIGHT_KMS = 299_792.458
 PLANCK_HC_OVER_K_ANGSTROM_K = 1.4387769e8
 LINES_PER_1000_ANGSTROM = 110
-INTRINSIC_LINE_SIGMA_KMS = 2.5
+# Thermal and microturbulent width of a weak line; rotation and macroturbulence come on top.
+INTRINSIC_LINE_SIGMA_KMS = 1.5
 LINE_SEPARATION_ANGSTROM = 1.2
 STELLAR_RANGE_ANGSTROM = (3000.0, 11000.0)
+# Weak lines stay this far (Å) from a telluric band, whatever the star's velocity.
+TELLURIC_MARGIN_ANGSTROM = 4.0
+VELOCITY_STEP_KMS = 0.5
+LIMB_DARKENING = 0.6
 
 
 class Star(BaseModel):
@@ -21,8 +38,9 @@ class Star(BaseModel):
     name: str = Field(examples=["HD 10700"])
     ra_deg: float
     dec_deg: float
-    teff_k: float = Field(description="temperature of the blackbody continuum")
+    teff_k: float = Field(description="effective temperature: continuum and line strengths")
     rv_kms: float = Field(description="topocentric radial velocity injected into the spectrum")
+    vsini_kms: float = Field(2.0, description="projected rotational velocity (literature)")
     electrons_per_angstrom: float = Field(
         description="detected continuum at 5500 Å, per Å, whole exposure, at the blaze peak"
     )
@@ -38,6 +56,7 @@ STARS: tuple[Star, ...] = (
         teff_k=5344,
         rv_kms=-16.68,
         electrons_per_angstrom=1.6e5,
+        vsini_kms=1.0,
     ),
     Star(
         name="HD 102870",
@@ -46,6 +65,7 @@ STARS: tuple[Star, ...] = (
         teff_k=6132,
         rv_kms=4.40,
         electrons_per_angstrom=1.3e5,
+        vsini_kms=4.0,
     ),
     Star(
         name="HD 146233",
@@ -54,6 +74,7 @@ STARS: tuple[Star, ...] = (
         teff_k=5818,
         rv_kms=11.82,
         electrons_per_angstrom=1.0e5,
+        vsini_kms=2.0,
     ),
     Star(
         name="HD 20794",
@@ -62,6 +83,7 @@ STARS: tuple[Star, ...] = (
         teff_k=5401,
         rv_kms=87.95,
         electrons_per_angstrom=1.2e5,
+        vsini_kms=1.0,
     ),
     Star(
         name="HD 22049",
@@ -70,6 +92,7 @@ STARS: tuple[Star, ...] = (
         teff_k=5084,
         rv_kms=16.38,
         electrons_per_angstrom=1.4e5,
+        vsini_kms=2.4,
     ),
     Star(
         name="HD 115617",
@@ -78,6 +101,7 @@ STARS: tuple[Star, ...] = (
         teff_k=5577,
         rv_kms=-7.93,
         electrons_per_angstrom=1.1e5,
+        vsini_kms=1.0,
     ),
     Star(
         name="HD 190248",
@@ -86,6 +110,7 @@ STARS: tuple[Star, ...] = (
         teff_k=5604,
         rv_kms=-21.70,
         electrons_per_angstrom=1.5e5,
+        vsini_kms=1.5,
     ),
     Star(
         name="HD 1581",
@@ -94,6 +119,7 @@ STARS: tuple[Star, ...] = (
         teff_k=5956,
         rv_kms=8.70,
         electrons_per_angstrom=1.0e5,
+        vsini_kms=2.0,
     ),
     Star(
         name="HD 128620",
@@ -102,6 +128,7 @@ STARS: tuple[Star, ...] = (
         teff_k=5790,
         rv_kms=-21.40,
         electrons_per_angstrom=2.0e5,
+        vsini_kms=2.3,
     ),
 )
 
@@ -115,11 +142,18 @@ class AbsorptionLines(BaseModel):
     depths: list[float]
 
 
-def absorption_lines(rng: np.random.Generator) -> AbsorptionLines:
-    """A random but reproducible line list over the whole UVES range, lines kept apart so each is measurable."""
+def absorption_lines(rng: np.random.Generator, teff_k: float) -> AbsorptionLines:
+    """A random but reproducible weak-line list over the whole UVES range, lines kept apart so each
+    is measurable, and clear of the strong lines and telluric bands."""
     low, high = STELLAR_RANGE_ANGSTROM
     count = int((high - low) / 1000.0 * LINES_PER_1000_ANGSTROM)
     candidates = np.sort(rng.uniform(low, high, count * 2))
+    clear = np.ones(candidates.size, dtype=bool)
+    for start, stop in strong_line_windows(teff_k):
+        clear &= (candidates < start) | (candidates > stop)
+    for start, stop in band_ranges():
+        clear &= (candidates < start - TELLURIC_MARGIN_ANGSTROM) | (candidates > stop + TELLURIC_MARGIN_ANGSTROM)
+    candidates = candidates[clear]
     kept = [candidates[0]]
     for wave in candidates[1:]:
         if wave - kept[-1] >= LINE_SEPARATION_ANGSTROM:
@@ -138,27 +172,101 @@ def planck_photons(wave_angstrom: np.ndarray, teff_k: float) -> np.ndarray:
     return photons(np.asarray(wave_angstrom, dtype=float)) / photons(np.array(5500.0))
 
 
+def macroturbulence_kms(teff_k: float) -> float:
+    """Radial-tangential macroturbulence of a dwarf (Valenti & Fischer 2005, ApJS 159, 141, eq. 1)."""
+    return max(0.5, 3.98 + (teff_k - 5770.0) / 650.0)
+
+
+def broadening_kernel(vsini_kms: float, macro_kms: float) -> np.ndarray:
+    """Rotation (Gray's profile, linear limb darkening) convolved with macroturbulence, on the velocity grid.
+
+    The radial-tangential macroturbulence profile is replaced by a Gaussian of σ = ζ/2 (about
+    its second moment); the pipeline resolves neither shape.
+    """
+    # An odd number of samples centred on zero: an even kernel would shift the spectrum half a step.
+    steps = int(np.ceil((vsini_kms + 4.0 * macro_kms / 2.0) / VELOCITY_STEP_KMS)) + 1
+    velocity = np.arange(-steps, steps + 1) * VELOCITY_STEP_KMS
+    x = np.clip(velocity / max(vsini_kms, VELOCITY_STEP_KMS), -1.0, 1.0)
+    eps = LIMB_DARKENING
+    rotation = np.where(
+        np.abs(velocity) <= max(vsini_kms, VELOCITY_STEP_KMS),
+        2.0 * (1.0 - eps) * np.sqrt(1.0 - x**2) + 0.5 * np.pi * eps * (1.0 - x**2),
+        0.0,
+    )
+    macro = np.exp(-0.5 * (velocity / (macro_kms / 2.0)) ** 2)
+    kernel = np.convolve(rotation / rotation.sum(), macro / macro.sum(), mode="same")
+    return kernel / kernel.sum()
+
+
+@lru_cache(maxsize=1)
+def log_wave_grid() -> np.ndarray:
+    """ln λ (Å) at constant velocity steps over the stellar range."""
+    low, high = STELLAR_RANGE_ANGSTROM
+    step = np.log1p(VELOCITY_STEP_KMS / SPEED_OF_LIGHT_KMS)
+    return np.arange(np.log(low), np.log(high), step)
+
+
+@lru_cache(maxsize=16)
+def _rest_frame_spectrum(teff_k: float, vsini_kms: float, waves: tuple, depths: tuple) -> np.ndarray:
+    """Normalised flux on the log grid in the star's frame: strong and weak lines, rotation, macroturbulence."""
+    wave = np.exp(log_wave_grid())
+    flux = np.ones(wave.size)
+    for line in STRONG_LINES:
+        start, stop = np.searchsorted(
+            wave, [line.wave_air - line.half_window(teff_k), line.wave_air + line.half_window(teff_k)]
+        )
+        flux[start:stop] *= 1.0 - line_depth(line, teff_k, wave[start:stop])
+    reach = 6.0 * INTRINSIC_LINE_SIGMA_KMS / VELOCITY_STEP_KMS
+    for centre, depth in zip(waves, depths, strict=True):
+        index = np.searchsorted(wave, centre)
+        window = slice(max(int(index - reach), 0), int(index + reach) + 1)
+        offset_kms = (wave[window] / centre - 1.0) * SPEED_OF_LIGHT_KMS
+        flux[window] *= 1.0 - depth * np.exp(-0.5 * (offset_kms / INTRINSIC_LINE_SIGMA_KMS) ** 2)
+    kernel = broadening_kernel(vsini_kms, macroturbulence_kms(teff_k))
+    return np.convolve(flux, kernel, mode="same")
+
+
+def normalised_spectrum(
+    wave_angstrom: np.ndarray,
+    star: Star,
+    lines: AbsorptionLines,
+    instrument_sigma_kms: float,
+    airmass: float,
+) -> np.ndarray:
+    """The star's flux over its continuum, as the spectrograph records it at these (sorted) wavelengths."""
+    wave = np.asarray(wave_angstrom, dtype=float)
+    grid = log_wave_grid()
+    pad = np.log1p(20.0 * max(instrument_sigma_kms, 1.0) / SPEED_OF_LIGHT_KMS)
+    start, stop = np.searchsorted(grid, [np.log(wave.min()) - pad, np.log(wave.max()) + pad])
+    observed = grid[start:stop]
+    rest = _rest_frame_spectrum(star.teff_k, star.vsini_kms, tuple(lines.rest_air_angstrom), tuple(lines.depths))
+    flux = np.interp(observed - np.log1p(star.rv_kms / SPEED_OF_LIGHT_KMS), grid, rest)
+    flux *= transmission(np.exp(observed), airmass)
+    steps = instrument_sigma_kms / VELOCITY_STEP_KMS
+    offsets = np.arange(-int(np.ceil(5 * steps)), int(np.ceil(5 * steps)) + 1)
+    kernel = np.exp(-0.5 * (offsets / steps) ** 2)
+    flux = np.convolve(flux, kernel / kernel.sum(), mode="same")
+    return np.interp(np.log(wave), observed, flux)
+
+
 def stellar_spectrum(
     wave_angstrom: np.ndarray,
     star: Star,
     lines: AbsorptionLines,
     instrument_sigma_angstrom: np.ndarray | float,
+    airmass: float = 1.0,
 ) -> np.ndarray:
-    """Detected electrons per Å at the blaze peak, as the spectrograph records it (lines at its resolution)."""
+    """Detected electrons per Å at the blaze peak, as the spectrograph records it (lines at its resolution).
+
+    The instrument's Gaussian σ is taken constant in velocity over the call (its median), as
+    it nearly is along an echelle order.
+    """
     wave = np.asarray(wave_angstrom, dtype=float)
-    shift = 1.0 + star.rv_kms / SPEED_OF_LIGHT_KMS
-    centres = np.asarray(lines.rest_air_angstrom) * shift
-    depths = np.asarray(lines.depths)
-    near = (centres > wave.min() - 5.0) & (centres < wave.max() + 5.0)
-    flux = star.electrons_per_angstrom * planck_photons(wave, star.teff_k)
-    sigma_instrument = np.broadcast_to(np.asarray(instrument_sigma_angstrom, dtype=float), wave.shape)
-    for centre, depth in zip(centres[near], depths[near], strict=True):
-        sigma_intrinsic = centre * INTRINSIC_LINE_SIGMA_KMS / SPEED_OF_LIGHT_KMS
-        sigma = np.hypot(sigma_intrinsic, sigma_instrument)
-        # Convolving a Gaussian line with the instrument keeps its equivalent width, not its depth.
-        observed_depth = depth * sigma_intrinsic / sigma
-        flux *= 1.0 - observed_depth * np.exp(-0.5 * ((wave - centre) / sigma) ** 2)
-    return flux
+    sigma_kms = float(np.median(np.asarray(instrument_sigma_angstrom) / wave)) * SPEED_OF_LIGHT_KMS
+    order = np.argsort(wave)
+    normalised = np.empty(wave.size)
+    normalised[order] = normalised_spectrum(wave[order], star, lines, sigma_kms, airmass)
+    return star.electrons_per_angstrom * planck_photons(wave, star.teff_k) * normalised
 
 
 def lamp_continuum(wave_angstrom: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from tools.simulator import render
@@ -26,7 +28,7 @@ def order_snr(
     """(wavelength Å, S/N) per column of one order with optimal extraction: S·sqrt(Σ P²/V)."""
     columns = render.order_columns(order, width)
     signal = render.continuum_columns(
-        order, width, lambda wave, sigma: stellar_spectrum(wave, star, lines, sigma)
+        order, width, lambda wave, sigma: stellar_spectrum(wave, star, lines, sigma, exposure.airmass)
     )
     sky_per_pixel = render.science_sky_columns(signal, order) / order.slit_length_px
     setting = exposure.setting
@@ -40,24 +42,22 @@ def order_snr(
     return order.wavelength(columns), snr
 
 
-def expected_snr(
+def chip_snr(
     fmt: SpectralFormat,
     chip: Chip,
     exposure: Exposure,
     star: Star,
     lines: AbsorptionLines,
     seeing_sigma_px: float,
-) -> float:
-    """Median over the merged spectrum of the photon-noise S/N; in order overlaps the orders add in quadrature."""
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(wavelength, photon-noise S/N) of every order of a chip."""
     width = chip.ny // exposure.setting.biny
-    per_order = [
-        order_snr(order, width, chip, exposure, star, lines, seeing_sigma_px)
-        for order in fmt.chip(chip.name).orders
+    return [
+        order_snr(order, width, chip, exposure, star, lines, seeing_sigma_px) for order in fmt.chip(chip.name).orders
     ]
-    return merged_median_snr(per_order)
 
 
-def merged_median_snr(per_order: list[tuple[np.ndarray, np.ndarray]]) -> float:
+def merged_median_snr(per_order: list[tuple[np.ndarray, np.ndarray]], masked: Sequence[Sequence[float]] = ()) -> float:
     low = min(float(wave.min()) for wave, _ in per_order)
     high = max(float(wave.max()) for wave, _ in per_order)
     pixel = np.median([np.median(np.abs(np.diff(wave))) for wave, _ in per_order])
@@ -66,4 +66,7 @@ def merged_median_snr(per_order: list[tuple[np.ndarray, np.ndarray]]) -> float:
     for wave, snr in per_order:
         order_index = np.argsort(wave)
         snr2 += np.interp(grid, wave[order_index], snr[order_index] ** 2, left=0.0, right=0.0)
-    return float(np.median(np.sqrt(snr2)))
+    clear = np.ones(grid.size, dtype=bool)
+    for low_masked, high_masked in masked:
+        clear &= (grid < low_masked) | (grid > high_masked)
+    return float(np.median(np.sqrt(snr2[clear] if clear.any() else snr2)))

@@ -16,19 +16,31 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ConfigError
 from tools.simulator import render
+from tools.simulator.arclamp import lamp_lines
 from tools.simulator.detector import rotated_shape
 from tools.simulator.frames import no_light, raw_file
+from tools.simulator.geometry import night_format, with_slit
 from tools.simulator.headers import SLIT, Exposure, FrameKind
-from tools.simulator.model import SpectralFormat, spectral_format
+from tools.simulator.model import SpectralFormat
 from tools.simulator.plan import NightPlan, PlannedExposure, schedule
-from tools.simulator.spectra import STARS, AbsorptionLines, Star, absorption_lines
-from tools.simulator.thar import thar_lines, write_line_refer_table
-from tools.simulator.truth import expected_snr
+from tools.simulator.render import FWHM_PER_SIGMA
+from tools.simulator.spectra import (
+    SPEED_OF_LIGHT_KMS,
+    STARS,
+    AbsorptionLines,
+    Star,
+    absorption_lines,
+    macroturbulence_kms,
+    normalised_spectrum,
+)
+from tools.simulator.stronglines import STRONG_LINES, strong_line_windows
+from tools.simulator.telluric import band_ranges
+from tools.simulator.thar import write_line_refer_table
+from tools.simulator.truth import chip_snr, merged_median_snr
 
 log = logging.getLogger(__name__)
 
 INSTRUMENT = "UVES"
-FWHM_PER_SIGMA = 2.3548200450309493
 
 
 class NightResult(BaseModel):
@@ -61,7 +73,7 @@ def install_static_calibrations(root: Path) -> list[Path]:
 def simulate_night(plan: NightPlan, out: Path) -> NightResult:
     """Render the night into `out`; on any failure nothing is left in `out`."""
     planned = schedule(plan)
-    formats = {setting: spectral_format(setting) for setting in plan.settings}
+    formats = {setting: night_format(setting, plan.night, plan.seed) for setting in plan.settings}
     raw_names: list[str] = []
     truth_names: list[str] = []
     with _staging_folder(out) as staging:
@@ -80,20 +92,20 @@ def simulate_night(plan: NightPlan, out: Path) -> NightResult:
     return NightResult(folder=out, raw_files=raw_names, truth_files=truth_names)
 
 
-def _render(
-    item: PlannedExposure, fmt: SpectralFormat, seed: int
-) -> tuple[dict[str, np.ndarray], dict | None]:
+def _render(item: PlannedExposure, night_fmt: SpectralFormat, seed: int) -> tuple[dict[str, np.ndarray], dict | None]:
     exposure = item.exposure
+    fmt = with_slit(night_fmt, exposure.slit_width_arcsec)
     chips = exposure.setting.chips
     shapes = {chip.name: rotated_shape(chip, exposure.setting) for chip in chips}
     if exposure.kind is FrameKind.BIAS:
         return no_light(exposure), None
+    lamp_scale = exposure.exptime_s * exposure.slit_width_arcsec
     if exposure.kind is FrameKind.FORMAT_CHECK:
-        return {
-            c.name: render.format_check_image(fmt, c.name, shapes[c.name], thar_lines()) for c in chips
-        }, None
+        lamp = lamp_lines(exposure.setting.arm)
+        return {c.name: render.format_check_image(fmt, c.name, shapes[c.name], lamp, lamp_scale) for c in chips}, None
     if exposure.kind is FrameKind.WAVE:
-        return {c.name: render.arc_image(fmt, c.name, shapes[c.name], thar_lines()) for c in chips}, None
+        lamp = lamp_lines(exposure.setting.arm)
+        return {c.name: render.arc_image(fmt, c.name, shapes[c.name], lamp, lamp_scale) for c in chips}, None
     if exposure.kind is FrameKind.ORDER_DEFINITION:
         return {c.name: render.order_definition_image(fmt, c.name, shapes[c.name]) for c in chips}, None
     if exposure.kind is FrameKind.FLAT:
@@ -104,16 +116,23 @@ def _render(
     scaled = _scaled_star(star, exposure)
     sigma = _seeing_sigma_px(exposure, fmt)
     electrons = {
-        c.name: render.science_image(fmt, c.name, shapes[c.name], scaled, lines, sigma[c.name]) for c in chips
+        c.name: render.science_image(fmt, c.name, shapes[c.name], scaled, lines, sigma[c.name], exposure.airmass)
+        for c in chips
     }
-    snr = {c.name.lower(): expected_snr(fmt, c, exposure, scaled, lines, sigma[c.name]) for c in chips}
-    return electrons, _truth(exposure, star, lines, snr)
+    masked = masked_ranges(star)
+    per_order = {c.name.lower(): chip_snr(fmt, c, exposure, scaled, lines, sigma[c.name]) for c in chips}
+    snr = {chip: merged_median_snr(orders) for chip, orders in per_order.items()}
+    continuum_snr = {chip: merged_median_snr(orders, masked) for chip, orders in per_order.items()}
+    return electrons, _truth(exposure, star, lines, snr) | _line_truth(fmt, exposure, star, lines, masked) | {
+        "expected_continuum_snr": {chip: continuum_snr.get(chip) for chip in ("blue", "redl", "redu")},
+        "expected_continuum_snr_meaning": "as expected_snr, outside masked_ranges_angstrom (where continuum is)",
+    }
 
 
 def star_lines(star: Star, seed: int) -> AbsorptionLines:
     """The absorption lines given to a star: fixed for a star and seed, the same in every exposure."""
     index = next(i for i, known in enumerate(STARS) if known.name == star.name)
-    return absorption_lines(np.random.default_rng([seed, 3, index]))
+    return absorption_lines(np.random.default_rng([seed, 3, index]), star.teff_k)
 
 
 def _scaled_star(star: Star, exposure: Exposure) -> Star:
@@ -143,7 +162,10 @@ def _truth(exposure: Exposure, star: Star, lines: AbsorptionLines, snr: dict[str
         "rv_frame": "topocentric",
         "lines_rest_air_angstrom": lines.rest_air_angstrom,
         "line_depths": lines.depths,
-        "line_depths_meaning": "central depth of the intrinsic Gaussian line before instrumental broadening",
+        "line_depths_meaning": (
+            "central depth of the intrinsic Gaussian weak line before rotation, macroturbulence and instrumental "
+            "broadening"
+        ),
         "expected_snr": {"blue": snr.get("blue"), "redl": snr.get("redl"), "redu": snr.get("redu")},
         "expected_snr_meaning": (
             "median over the merged spectrum (step 2/3 pixel) of the photon + read noise S/N of optimal "
@@ -157,6 +179,65 @@ def _truth(exposure: Exposure, star: Star, lines: AbsorptionLines, snr: dict[str
     }
 
 
+def masked_ranges(star: Star) -> list[list[float]]:
+    """Observed-frame ranges (Å) without continuum: the star's strong lines and the telluric bands."""
+    doppler = 1.0 + star.rv_kms / SPEED_OF_LIGHT_KMS
+    return [[low * doppler, high * doppler] for low, high in strong_line_windows(star.teff_k)] + [
+        [low, high] for low, high in band_ranges()
+    ]
+
+
+def _line_truth(
+    fmt: SpectralFormat, exposure: Exposure, star: Star, lines: AbsorptionLines, masked: list[list[float]]
+) -> dict:
+    """The strong lines as recorded (deepest normalised flux at this resolution) and where S/N is not measurable."""
+    doppler = 1.0 + star.rv_kms / SPEED_OF_LIGHT_KMS
+    strong = []
+    for line in STRONG_LINES:
+        centre = line.wave_air * doppler
+        sigma_kms = _instrument_sigma_kms(fmt, centre)
+        minimum = None
+        if sigma_kms is not None:
+            wave = np.linspace(centre - 2.0, centre + 2.0, 801)
+            minimum = round(float(normalised_spectrum(wave, star, lines, sigma_kms, exposure.airmass).min()), 4)
+        strong.append(
+            {
+                "name": line.name,
+                "rest_air_angstrom": line.wave_air,
+                "equivalent_width_angstrom": round(line.equivalent_width(star.teff_k), 4),
+                "min_normalised_flux": minimum,
+            }
+        )
+    return {
+        "vsini_kms": star.vsini_kms,
+        "macroturbulence_kms": round(macroturbulence_kms(star.teff_k), 3),
+        "strong_lines": strong,
+        "strong_lines_meaning": (
+            "literature-strength lines (tools/simulator/stronglines.py); min_normalised_flux is the deepest "
+            "point of the recorded spectrum over its continuum within ±2 Å, telluric absorption included; "
+            "null where no order of this setting holds the line"
+        ),
+        "masked_ranges_angstrom": masked,
+        "masked_ranges_meaning": "observed-frame ranges of strong lines and telluric bands: no continuum for S/N",
+    }
+
+
+def _instrument_sigma_kms(fmt: SpectralFormat, wave: float) -> float | None:
+    """Gaussian σ (km/s) of the spectrograph at a wavelength, from the order holding it nearest its centre."""
+    best = None
+    for chip in fmt.chips:
+        for order in chip.orders:
+            x = float(order.x_of_wavelength(np.array([wave]))[0])
+            if not np.isfinite(x):
+                continue
+            distance = abs(x - 0.5 * (order.x_min + order.x_max))
+            dispersion = abs(float(np.diff(order.wavelength(np.array([x - 0.5, x + 0.5])))[0]))
+            sigma = dispersion * order.line_fwhm_px / FWHM_PER_SIGMA / wave * SPEED_OF_LIGHT_KMS
+            if best is None or distance < best[0]:
+                best = (distance, sigma)
+    return None if best is None else best[1]
+
+
 @contextmanager
 def _staging_folder(out: Path) -> Iterator[Path]:
     """A temporary folder beside the target (same file system, so the final move is a rename)."""
@@ -166,9 +247,7 @@ def _staging_folder(out: Path) -> Iterator[Path]:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
         staging.chmod(0o777 & ~_umask())
     except OSError as error:
-        raise ConfigError(
-            f"cannot write the simulated night under {parent}: {error.strerror or error}"
-        ) from error
+        raise ConfigError(f"cannot write the simulated night under {parent}: {error.strerror or error}") from error
     try:
         yield staging
     finally:

@@ -116,12 +116,21 @@ def measure_rv(
 
 
 def measure_snr(
-    spectrum: Spectrum, rest_lines: list[float], rv_kms: float, resolving_power: float
+    spectrum: Spectrum,
+    rest_lines: list[float],
+    rv_kms: float,
+    resolving_power: float,
+    masked_ranges: list[list[float]] = (),
 ) -> tuple[float, float]:
-    """(median S/N from the scatter around a smooth continuum away from lines, median FLUX/ERR)."""
+    """(median S/N from the scatter around a smooth continuum away from lines, median FLUX/ERR).
+
+    `masked_ranges` (observed Å): strong lines and telluric bands, where there is no continuum.
+    """
     wave, flux = spectrum.wave_angstrom, spectrum.flux
     shifted = np.asarray(rest_lines) * (1.0 + rv_kms / SPEED_OF_LIGHT_KMS)
     near_line = np.zeros(wave.size, dtype=bool)
+    for low, high in masked_ranges:
+        near_line |= (wave >= low) & (wave <= high)
     for centre in shifted[(shifted > wave.min()) & (shifted < wave.max())]:
         near_line |= np.abs(wave - centre) < 6.0 * centre / resolving_power
     good = ~near_line & np.isfinite(flux) & (spectrum.error > 0)

@@ -14,8 +14,8 @@ from astropy.io import fits
 
 from tests.integration.simulator.chain import RecipeRun, run_cascade
 from tests.integration.simulator.measure import measure_rv, measure_snr, read_merged
+from tools.simulator.geometry import instrument_format
 from tools.simulator.instrument import parse_setting
-from tools.simulator.model import spectral_format
 from tools.simulator.plan import night_plan
 from tools.simulator.thar import write_line_refer_table
 from tools.simulator.uves import simulate_night
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.esorex, pytest.mark.slow]
 
 ARM_CHIPS = {"blue": ("BLUE",), "red": ("REDL", "REDU")}
 SETTING = {"blue": "blue390", "red": "red580"}
-RESOLVING_POWER = 40_000.0
+RESOLVING_POWER = 45_000.0  # science through the 1.0" slit
 
 
 @pytest.fixture(scope="session")
@@ -77,9 +77,7 @@ def test_master_bias_read_noise_matches_the_detector(reductions, arm):
     raw_header = fits.getheader(bias)
     for chip in ARM_CHIPS[arm]:
         output = "OUT4" if chip == "REDL" else "OUT1"  # two-chip frames describe REDL's output as OUT4
-        expected_adu = (
-            raw_header[f"HIERARCH ESO DET {output} RON"] * raw_header[f"HIERARCH ESO DET {output} GAIN"]
-        )
+        expected_adu = raw_header[f"HIERARCH ESO DET {output} RON"] * raw_header[f"HIERARCH ESO DET {output} GAIN"]
         assert qc(run, f"MASTER_BIAS_{chip}", f"{output} RON RAW") == pytest.approx(expected_adu, rel=0.25)
 
 
@@ -90,13 +88,13 @@ def test_predict_matches_most_model_lines(reductions, arm):
         selected = qc(run, f"LINE_GUESS_TAB_{chip}", "MODEL NLINSEL")
         predicted = qc(run, f"LINE_GUESS_TAB_{chip}", "MODEL NLINALL")
         assert predicted > 500 and selected / predicted > 0.85, (chip, selected, predicted)
-        assert qc(run, f"LINE_GUESS_TAB_{chip}", "MODEL DIFFYRMS") < 1.0
+        assert qc(run, f"LINE_GUESS_TAB_{chip}", "MODEL DIFFYRMS") < 1.5  # the QC threshold's reason holds the figures
 
 
 @pytest.mark.parametrize("arm", ARM_CHIPS)
 def test_orderpos_finds_the_orders_the_model_predicts(reductions, arm):
     predict, orderpos = reductions[arm]["uves_cal_predict"], reductions[arm]["uves_cal_orderpos"]
-    model = spectral_format(parse_setting(SETTING[arm], "2x2"))
+    model = instrument_format(parse_setting(SETTING[arm], "2x2"))
     for chip in ARM_CHIPS[arm]:
         first = int(qc(predict, f"LINE_GUESS_TAB_{chip}", "MODEL ORDMIN"))
         last = int(qc(predict, f"LINE_GUESS_TAB_{chip}", "MODEL ORDMAX"))
@@ -113,7 +111,7 @@ def test_wavecal_identifies_hundreds_of_lines_with_subpixel_rms(reductions, arm)
     for chip in ARM_CHIPS[arm]:
         assert qc(run, f"LINE_TABLE_{chip}", "NLINSOL") >= 300
         assert qc(run, f"LINE_TABLE_{chip}", "LINE RESIDRMS PIX") < 0.1
-        assert 30_000 < qc(run, f"LINE_TABLE_{chip}", "RESOLMED") < 50_000
+        assert 40_000 < qc(run, f"LINE_TABLE_{chip}", "RESOLMED") < 95_000  # arcs through 0.4" (blue), 0.8" (red)
 
 
 @pytest.mark.parametrize(("arm", "chip"), [("blue", "BLUE"), ("red", "REDL"), ("red", "REDU")])
@@ -130,6 +128,8 @@ def test_reduced_science_recovers_truth(reductions, arm, chip):
     assert used > 50
     assert abs(rv - truth["rv_kms"]) < 0.1, f"{chip}: RV {rv:.4f} ± {rv_error:.4f} vs truth {truth['rv_kms']}"
 
-    snr, _ = measure_snr(spectrum, truth["lines_rest_air_angstrom"], truth["rv_kms"], RESOLVING_POWER)
-    expected = truth["expected_snr"][chip.lower()]
+    snr, _ = measure_snr(
+        spectrum, truth["lines_rest_air_angstrom"], truth["rv_kms"], RESOLVING_POWER, truth["masked_ranges_angstrom"]
+    )
+    expected = truth["expected_continuum_snr"][chip.lower()]
     assert snr == pytest.approx(expected, rel=0.10), f"{chip}: S/N {snr:.1f} vs expected {expected:.1f}"

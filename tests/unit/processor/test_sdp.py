@@ -12,7 +12,7 @@ import pytest
 from astropy.io import fits
 
 from services.processor.science import SdpProduct, convert_science_products, read_line_table_qc
-from services.processor.sdp import BAD_VALUE, NO_DATA, SATURATED, ChipSpectrum, chip_columns, load_sdp_rules
+from services.processor.sdp import BAD_VALUE, NO_DATA, SATURATED, SPIKE, ChipSpectrum, chip_columns, load_sdp_rules
 from shared.contracts import AssociationBlock, ProcessingMode, RawFrame
 from shared.errors import DataError
 
@@ -321,3 +321,15 @@ def test_line_table_qc_is_read_per_chip_from_the_calibrations(tmp_path):
     calibrations = [(tmp_path / "linetable_blue.fits", "LINE_TABLE_BLUE"), (tmp_path / "masterbias_blue.fits", "MASTER_BIAS_BLUE")]
     qc = read_line_table_qc(calibrations, load_sdp_rules("UVES_ECHELLE"))
     assert qc == {"BLUE": {"QC.RESOLMED": 39618.4, "QC.LINE.RESIDRMS.WLU": 0.000493}}
+
+
+def test_cosmic_ray_residuals_are_flagged_as_spikes_and_lines_are_not():
+    rng = np.random.default_rng(3)
+    wave = np.linspace(500.0, 510.0, 2000)
+    flux = 1000.0 + rng.normal(0.0, 10.0, wave.size)
+    flux *= 1.0 - 0.6 * np.exp(-0.5 * ((wave - 503.0) / 0.02) ** 2)  # an absorption line, 4 px wide
+    flux[1200:1202] += 2500.0  # a two-pixel cosmic-ray residual, 3.5x the continuum
+    error = np.full(wave.size, 10.0)
+    columns = chip_columns(ChipSpectrum(chip="REDL", wave_nm=wave, flux=flux, error=error))
+    flagged = np.flatnonzero(columns.qual & SPIKE)
+    assert set(flagged) == {1199, 1200, 1201, 1202}
