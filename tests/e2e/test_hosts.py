@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.bus.embedded import free_port
-from shared.processes import ChildProcess
 from tests.integration.archive.conftest import throwaway_postgres_database
 from tests.support.bus import Broker, env_for, read_until
 from tests.support.processes import PHOENIX, ServiceProcess
+from tools.broker.kafka import free_port
+from tools.processes import ChildProcess
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -44,7 +44,7 @@ def fits_files(folder: Path) -> list[str]:
 async def test_a_night_goes_through_hosts_that_share_no_disk(
     apache_kafka: str, database_url: str, s3_store_environment: dict[str, str], archive: Path, tmp_path: Path
 ) -> None:
-    kafka = Broker("apache", apache_kafka).settings()
+    kafka = Broker(apache_kafka).settings()
     hosts = tmp_path / "hosts"
     archive_server = ChildProcess(["archive", "serve", "--root", str(archive), "--port", str(free_port())], {},
                                   tmp_path / "archive.log")

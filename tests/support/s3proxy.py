@@ -13,8 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.apache_kafka import free_ports, java_binary, port_accepts
 from tests.support.servers import ServerProcess
+from tools.broker.kafka import free_ports, java_binary, port_accepts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 S3PROXY_VERSION = "4.1.0"

@@ -93,7 +93,7 @@ def java_binary() -> str:
     java_home = os.environ.get("JAVA_HOME")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     if not java or not Path(java).exists():
-        raise ConfigError("no `java` found (Apache Kafka needs Java 17): run `make setup`")
+        raise ConfigError("no `java` found (Java 17 is needed): run `make setup`")
     return java
 
 
@@ -113,9 +113,9 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
-def port_accepts(port: int) -> bool:
+def port_accepts(host: str, port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
+        with socket.create_connection((host, port), timeout=1):
             return True
     except OSError:
         return False
@@ -163,7 +163,7 @@ class KafkaBroker:
         java, libs = java_binary(), kafka_libs()
         self.folder.mkdir(parents=True, exist_ok=True)
         self._wait_for_previous_broker()
-        if port_accepts(self.port):
+        if port_accepts("127.0.0.1", self.port):
             raise ConfigError(f"port {self.port} is already in use: choose another with --port")
         self.config_path.write_text("".join(f"{key}={value}\n" for key, value in self.properties().items()))
         self.log4j_path.write_text(LOG4J2_PROPERTIES)
@@ -174,7 +174,7 @@ class KafkaBroker:
                                    self.log_path, cwd=self.folder)
         self.pid_path.write_text(str(self.process.pid))
         deadline = time.monotonic() + timeout_seconds
-        self._wait_until(deadline, "start", lambda: self._started(log_offset) and port_accepts(self.port))
+        self._wait_until(deadline, "start", lambda: self._started(log_offset) and port_accepts("127.0.0.1", self.port))
         # Kafka answers metadata before its group coordinator has loaded the committed
         # offsets; an OffsetFetch in that gap returns no offset at all rather than an error.
         self._wait_until(deadline, "load committed offsets", lambda: self._offsets_loaded(log_offset))
