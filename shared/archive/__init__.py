@@ -4,7 +4,7 @@ releases and API tokens, on PostgreSQL or SQLite (see README.md).
     db = ArchiveDatabase(DatabaseSettings().url)
     await upgrade_to_head(db.url)
     async with db.session() as s:
-        await ledger.record_ab_state(s, ab, AbState.STAGED, event_id=..., request_id=..., service="fetcher")
+        await ledger.record_ab_state(s, ab, AbState.STAGED, event_id=..., request_id=..., service=ctx.identity)
 """
 
 from shared.archive.database import ArchiveDatabase
