@@ -1,13 +1,18 @@
 """Command-line arguments several commands share: an instrument mode, a night or a range of
-nights, a processing mode. One declaration each, so every command spells and checks them alike."""
+nights, a processing mode, a number of days. One declaration each, so every command spells and
+checks them alike, and refuses a bad value with one line naming it (exit 2)."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import date
+from enum import StrEnum
+from typing import TypeVar
 
 from shared.contracts import ProcessingMode
 
+E = TypeVar("E", bound=StrEnum)
 MODE_HELP = "IDP (science with certified calibrations), MCALIB (masters) or COMPLETE (both)"
 
 
@@ -27,5 +32,34 @@ def add_nights(parser: argparse.ArgumentParser) -> None:
 
 
 def add_mode(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--mode", type=ProcessingMode, choices=list(ProcessingMode), default=ProcessingMode.IDP,
-                        help=MODE_HELP)
+    parser.add_argument("--mode", type=member_of(ProcessingMode), default=ProcessingMode.IDP, help=MODE_HELP)
+
+
+def check_night_range(parser: argparse.ArgumentParser, first: date, last: date | None, last_option: str) -> None:
+    """Exit 2 when the last night of a range comes before its first."""
+    if last is not None and last < first:
+        parser.error(f"argument {last_option}: {last} is before the first night {first}")
+
+
+def member_of(kind: type[E]) -> Callable[[str], E]:
+    """An argparse type for a string enum whose refusal lists the allowed values."""
+
+    def parse(text: str) -> E:
+        try:
+            return kind(text)
+        except ValueError:
+            allowed = ", ".join(member.value for member in kind)
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {allowed}") from None
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def positive_days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not days > 0 or days == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} days: a token must be valid for more than 0 days")
+    return days

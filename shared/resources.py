@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from shared.archive import ArchiveDatabase, DatabaseSettings, upgrade_to_head
+from shared.archive.database import ArchiveDatabase
+from shared.archive.settings import DatabaseSettings, sqlite_path
+from shared.errors import ConfigError
 from shared.settings import load_settings
 from shared.storage import FileStore, StorageSettings, open_file_store
 
@@ -13,8 +15,23 @@ from shared.storage import FileStore, StorageSettings, open_file_store
 @asynccontextmanager
 async def archive_database(settings: DatabaseSettings | None = None) -> AsyncIterator[ArchiveDatabase]:
     """The archive database, migrated to the newest schema first (safe from many services at once)."""
+    from shared.archive.migrate import upgrade_to_head  # alembic: only commands that write load it
+
     settings = settings or load_settings(DatabaseSettings)
     await upgrade_to_head(settings.url)
+    async with ArchiveDatabase(settings.url) as database:
+        yield database
+
+
+@asynccontextmanager
+async def existing_archive_database(settings: DatabaseSettings | None = None) -> AsyncIterator[ArchiveDatabase]:
+    """The archive database as it is, for commands that only read it: never created, never
+    migrated. A SQLite file that does not exist is a ConfigError naming it."""
+    settings = settings or load_settings(DatabaseSettings)
+    path = sqlite_path(settings.url)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"no archive database at {path.resolve()}: set PHOENIX_DATA_DIR or PHOENIX_DATABASE_URL to the "
+                          "one to read, or create it with `phoenix db upgrade`")
     async with ArchiveDatabase(settings.url) as database:
         yield database
 

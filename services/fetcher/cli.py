@@ -53,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"SKIPPED {skipped.arcfile} {skipped.category}: {skipped.reason}", file=sys.stderr)
     else:
         print(dfos_report(result, frames))
+    if not result.blocks:
+        nights = first.isoformat() + (f"..{last.isoformat()}" if last != first else "")
+        print(f"phoenix abs: no AB of {args.instrument_mode} on {nights}: {len(frames.frames)} raw file(s) found in "
+              f"{args.archive}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -11,17 +11,16 @@ import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from services.portal.service import create_app
-from services.portal.settings import PortalSettings, default_database_url
-from shared.archive import ArchiveDatabase, upgrade_to_head
-from shared.archive.models import Scope
-from shared.archive.tokens import create_token
-from shared.archive.types import utc_now
-from shared.errors import TransientError
-from shared.serving import bind_socket, serve_until_stopped
-from shared.settings import KafkaSettings, load_settings
-from shared.storage import StorageSettings
+from shared.cli_arguments import positive_days
+
+if TYPE_CHECKING:
+    from services.portal.settings import PortalSettings
+
+# Heavy modules (FastAPI, SQLAlchemy, matplotlib) are imported by the functions that use them, so
+# `phoenix token ...` and `phoenix portal --help` start at once.
+SCOPES = ("read", "download", "submit", "admin")
 
 DATABASE_URL_VARIABLE = "PHOENIX_DATABASE_URL"
 KAFKA_VARIABLE = "PHOENIX_KAFKA_BOOTSTRAP_SERVERS"
@@ -40,20 +39,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     portal.add_argument("--data", type=Path, default=None, metavar="DIR", help=DATA_HELP)
     portal.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     portal.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    portal.set_defaults(run=run_portal)
+    portal.set_defaults(run=run_portal, serves=True)
 
     token = subparsers.add_parser("token", help="API tokens of the portal")
     actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a token and print its secret (shown once)")
-    create.add_argument("--scope", action="append", required=True, choices=[s.value for s in Scope],
+    create.add_argument("--scope", action="append", required=True, choices=SCOPES,
                         help="scope to grant; repeat for several (admin grants all)")
     create.add_argument("--data", type=Path, default=None, metavar="DIR", help=DATA_HELP)
     create.add_argument("--name", default="", help="who or what the token is for")
-    create.add_argument("--expires-days", type=float, default=None, help="valid for this many days (default: no expiry)")
+    create.add_argument("--expires-days", type=positive_days, default=None,
+                        help="valid for this many days, more than 0 (default: no expiry)")
     create.set_defaults(run=run_token_create)
 
 
 def portal_settings(data: Path | None, host: str, port: int) -> PortalSettings:
+    from services.portal.settings import PortalSettings
+    from shared.settings import KafkaSettings, load_settings
+    from shared.storage import StorageSettings
+
     data_dir = data if data is not None else load_settings(StorageSettings).data_dir
     kafka = load_settings(KafkaSettings) if os.environ.get(KAFKA_VARIABLE) else None
     return PortalSettings(
@@ -62,10 +66,15 @@ def portal_settings(data: Path | None, host: str, port: int) -> PortalSettings:
 
 
 def database_url(data_dir: Path) -> str:
+    from services.portal.settings import default_database_url
+
     return os.environ.get(DATABASE_URL_VARIABLE) or default_database_url(data_dir)
 
 
 def run_portal(args: argparse.Namespace) -> int:
+    from services.portal.service import create_app
+    from shared.serving import bind_socket, serve_until_stopped
+
     settings = portal_settings(args.data, args.host, args.port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sock = bind_socket(settings.host, settings.port)
@@ -78,6 +87,11 @@ def _announce(url: str) -> None:
 
 
 def run_token_create(args: argparse.Namespace) -> int:
+    from shared.archive.types import utc_now
+    from shared.errors import TransientError
+    from shared.settings import load_settings
+    from shared.storage import StorageSettings
+
     data_dir = args.data if args.data is not None else load_settings(StorageSettings).data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     expires_at = utc_now() + timedelta(days=args.expires_days) if args.expires_days is not None else None
@@ -91,14 +105,12 @@ def run_token_create(args: argparse.Namespace) -> int:
 
 
 async def _create_token(url: str, name: str, scopes: list[str], expires_at: datetime | None) -> str:
+    from shared.archive import ArchiveDatabase, upgrade_to_head
+    from shared.archive.models import Scope
+    from shared.archive.tokens import create_token
+
     await upgrade_to_head(url)
     async with ArchiveDatabase(url) as db, db.session() as session:
         _, secret = await create_token(session, name, [Scope(s) for s in scopes], expires_at=expires_at)
     return secret
 
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m services.portal.cli")
-    register(parser.add_subparsers(dest="command", required=True))
-    arguments = parser.parse_args()
-    sys.exit(arguments.run(arguments))

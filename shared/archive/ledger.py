@@ -120,6 +120,15 @@ async def unfinished_requests(session: AsyncSession) -> list[Request]:
     return list((await session.scalars(statement)).all())
 
 
+async def finished_requests(session: AsyncSession, limit: int) -> list[Request]:
+    """The `limit` requests that finished (DONE or FAILED) most recently, newest first."""
+    statement = (
+        select(Request).where(Request.state.in_(FINISHED_REQUEST_STATES))
+        .order_by(Request.updated_at.desc(), Request.created_at.desc()).limit(limit)
+    )
+    return list((await session.scalars(statement)).all())
+
+
 async def record_campaign(
     session: AsyncSession,
     campaign_id: str,

@@ -46,3 +46,17 @@ def with_async_driver(url: str) -> str:
     if backend not in ASYNC_DRIVERS:
         raise ValueError(f"unsupported database {backend!r}: use postgresql or sqlite")
     return parsed.set(drivername=ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def shown_url(url: str) -> str:
+    """The URL as a person may see it: the password hidden, a SQLite file as its path."""
+    path = sqlite_path(url)
+    return str(path.resolve()) if path is not None else make_url(url).render_as_string(hide_password=True)

@@ -15,20 +15,16 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from shared import __version__
 from shared import cli_arguments as arguments
-from shared.archive import ledger
-from shared.bus.publish import publish
-from shared.campaigns import night_progress, nights_between, rules_version, skip_reason
-from shared.contracts import DateRequested, ProcessingMode
+from shared.contracts import ProcessingMode
 from shared.errors import ConfigError
-from shared.instruments import known_modes
-from shared.pipeline_install import pipeline_version
-from shared.resources import archive_database
-from shared.settings import KafkaSettings, load_settings
+
+if TYPE_CHECKING:
+    from shared.contracts import DateRequested
+    from shared.settings import KafkaSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,9 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--id", dest="campaign_id", default=None,
                         help="campaign id (default: INSTRUMENT_MODE-FROM-TO-MODE, so a repeated command is the same campaign)")
     parser.add_argument("--description", default="", help="what the campaign is for")
-    parser.add_argument("--priority", type=int, default=5, help="0 (lowest) to 9 (highest)")
+    parser.add_argument("--priority", type=int, choices=range(10), default=5, metavar="0-9",
+                        help="0 (lowest) to 9 (highest)")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, parser=parser)
 
 
 @dataclass
@@ -60,6 +57,11 @@ class Plan:
 
 
 def run(args: argparse.Namespace) -> int:
+    from shared.campaigns import nights_between
+    from shared.instruments import known_modes
+    from shared.settings import KafkaSettings, load_settings
+
+    arguments.check_night_range(args.parser, args.night_from, args.night_to, "--to")
     if args.instrument_mode not in known_modes():
         raise ConfigError(f"unknown instrument mode {args.instrument_mode!r}; known: {', '.join(known_modes())}")
     nights_between(args.night_from, args.night_to)
@@ -75,6 +77,12 @@ def default_campaign_id(instrument_mode: str, first: date, last: date, mode: Pro
 
 
 async def _campaign(args: argparse.Namespace, campaign_id: str, kafka: KafkaSettings) -> Plan:
+    from shared.archive import ledger
+    from shared.bus.publish import publish
+    from shared.campaigns import night_progress, nights_between, rules_version, skip_reason
+    from shared.pipeline_install import pipeline_version
+    from shared.resources import archive_database
+
     async with archive_database() as database:
         async with database.session() as session:
             created = await ledger.record_campaign(session, campaign_id, args.instrument_mode, args.night_from,
@@ -108,6 +116,10 @@ def _check_same(campaign, args: argparse.Namespace) -> None:
 
 
 def _request(args: argparse.Namespace, campaign_id: str, night: date) -> DateRequested:
+    from pydantic import ValidationError
+
+    from shared.contracts import DateRequested
+
     try:
         return DateRequested(
             correlation_id=uuid.uuid4(), produced_by=f"phoenix-campaign@{__version__}",

@@ -6,10 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from shared.archive.migrate import upgrade_to_head, write_revision
-from shared.archive.settings import DatabaseSettings
 from shared.errors import TransientError
-from shared.settings import load_settings
 
 DATABASE_HELP = "The database comes from PHOENIX_DATABASE_URL (default: SQLite phoenix.db under PHOENIX_DATA_DIR)."
 
@@ -33,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
+    from shared.archive.migrate import upgrade_to_head
+    from shared.archive.settings import DatabaseSettings
+    from shared.settings import load_settings
+
     settings = load_settings(DatabaseSettings)
     try:
         print(asyncio.run(upgrade_to_head(settings.url)))
@@ -43,6 +44,10 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
 
 def run_revision(args: argparse.Namespace) -> int:
+    from shared.archive.migrate import write_revision
+    from shared.archive.settings import DatabaseSettings
+    from shared.settings import load_settings
+
     settings = load_settings(DatabaseSettings)
     print(asyncio.run(write_revision(settings.url, args.message)))
     return 0

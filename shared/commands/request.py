@@ -6,14 +6,8 @@ import argparse
 import asyncio
 import uuid
 
-from pydantic import ValidationError
-
 from shared import __version__
-from shared.bus.publish import publish
-from shared.cli_arguments import add_mode, add_nights
-from shared.contracts import DateRequested
-from shared.errors import ConfigError
-from shared.settings import KafkaSettings, load_settings
+from shared.cli_arguments import add_mode, add_nights, check_night_range
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,12 +19,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_nights(parser)
     add_mode(parser)
     parser.add_argument("--campaign", dest="campaign_id", default=None, help="campaign id")
-    parser.add_argument("--priority", type=int, default=5, help="0 (lowest) to 9 (highest)")
+    parser.add_argument("--priority", type=int, choices=range(10), default=5, metavar="0-9",
+                        help="0 (lowest) to 9 (highest)")
     parser.add_argument("--reprocess", action="store_true", help="process again what was already ingested")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from shared.bus.publish import publish
+    from shared.contracts import DateRequested
+    from shared.errors import ConfigError
+    from shared.settings import KafkaSettings, load_settings
+
+    check_night_range(args.parser, args.night, args.night_to, "--to")
     kafka = load_settings(KafkaSettings)
     try:
         request = DateRequested(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shared.contracts.schemas import export
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("schema", help="JSON Schemas of the topics")
@@ -17,6 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from shared.contracts.schemas import export
+
     for path in export(args.directory):
         print(path)
     return 0

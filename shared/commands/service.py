@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("name", help=f"{names}, or module:attribute of a ServiceSpec")
     parser.add_argument("--group", default=None, help="consumer group (default: the service name)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, serves=True)
 
 
 def available_services() -> dict[str, object]:

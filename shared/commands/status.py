@@ -3,8 +3,9 @@
 With --campaign: every night of the campaign (its latest request, ABs by state, done/failed),
 a progress bar over nights and ABs, the measured throughput (ABs finished per minute since
 the campaign's first recorded transition) and an ETA. Without: one line per campaign (the
-newest first) and the requests not yet finished. Reads PHOENIX_DATABASE_URL (or
-PHOENIX_DATA_DIR); needs no broker.
+newest first), the requests not yet finished and the last ones that finished. Reads
+PHOENIX_DATABASE_URL (or PHOENIX_DATA_DIR/phoenix.db), says which, and never creates or
+migrates it; needs no broker.
 """
 
 from __future__ import annotations
@@ -14,19 +15,17 @@ import asyncio
 import json
 from collections import Counter
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
-from rich.progress_bar import ProgressBar
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Group
+    from rich.table import Table
 
-from shared.archive import ledger
-from shared.archive.models import Campaign
-from shared.campaigns import NightProgress, Throughput, campaign_progress, recent_campaigns, throughput
-from shared.errors import ConfigError
-from shared.lifecycle import NightState
-from shared.resources import archive_database
+    from shared.archive.models import Campaign, Request
+    from shared.campaigns import NightProgress, Throughput
 
 CAMPAIGNS_LISTED = 50
+FINISHED_LISTED = 10
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,18 +39,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from shared.archive.settings import DatabaseSettings, shown_url
+    from shared.settings import load_settings
+    from shared.terminal import console
+
+    database = shown_url(load_settings(DatabaseSettings).url)
     report = asyncio.run(_campaign_report(args.campaign_id) if args.campaign_id else _overview())
     if args.json:
-        print(json.dumps(report, indent=2))
-    elif args.campaign_id:
-        Console().print(_campaign_view(report))
-    else:
-        Console().print(_overview_view(report))
+        print(json.dumps({"database": database, **report}, indent=2))
+        return 0
+    out = console()
+    out.print(f"archive database: {database}", highlight=False, soft_wrap=True)
+    out.print(_campaign_view(report) if args.campaign_id else _overview_view(report))
     return 0
 
 
 async def _campaign_report(campaign_id: str) -> dict:
-    async with archive_database() as database, database.session() as session:
+    from shared.archive import ledger
+    from shared.campaigns import campaign_progress, throughput
+    from shared.errors import ConfigError
+    from shared.resources import existing_archive_database
+
+    async with existing_archive_database() as database, database.session() as session:
         campaign = await ledger.get_campaign(session, campaign_id)
         if campaign is None:
             raise ConfigError(f"no campaign {campaign_id!r} in the ledger")
@@ -62,20 +71,31 @@ async def _campaign_report(campaign_id: str) -> dict:
 
 
 async def _overview() -> dict:
+    from shared.archive import ledger
+    from shared.campaigns import campaign_progress, recent_campaigns, throughput
+    from shared.resources import existing_archive_database
+
     campaigns = []
-    async with archive_database() as database, database.session() as session:
+    async with existing_archive_database() as database, database.session() as session:
         for campaign in await recent_campaigns(session, CAMPAIGNS_LISTED):
             progress = await campaign_progress(session, campaign)
             speed = await throughput(session, campaign, progress)
             campaigns.append({"campaign": _campaign_fields(campaign), "totals": _totals(progress, speed)})
-        unfinished = await ledger.unfinished_requests(session)
-        requests = [{
-            "request_id": str(r.request_id), "instrument_mode": r.instrument_mode, "night": r.night.isoformat(),
-            "night_to": r.night_to.isoformat() if r.night_to else None, "mode": r.mode, "campaign_id": r.campaign_id,
-            "state": r.state.value, "updated_at": r.updated_at.isoformat(),
-            "ab_states": dict(Counter(a.state.value for a in await ledger.abs_of_request(session, r.request_id))),
-        } for r in unfinished]
-    return {"campaigns": campaigns, "unfinished_requests": requests}
+        unfinished = [await _request_fields(session, r) for r in await ledger.unfinished_requests(session)]
+        finished = [await _request_fields(session, r) for r in await ledger.finished_requests(session, FINISHED_LISTED)]
+    return {"campaigns": campaigns, "unfinished_requests": unfinished, "finished_requests": finished}
+
+
+async def _request_fields(session, request: Request) -> dict:
+    from shared.archive import ledger
+
+    abs_ = await ledger.abs_of_request(session, request.request_id)
+    return {
+        "request_id": str(request.request_id), "instrument_mode": request.instrument_mode,
+        "night": request.night.isoformat(), "night_to": request.night_to.isoformat() if request.night_to else None,
+        "mode": request.mode, "campaign_id": request.campaign_id, "state": request.state.value,
+        "updated_at": request.updated_at.isoformat(), "ab_states": dict(Counter(a.state.value for a in abs_)),
+    }
 
 
 def _campaign_fields(campaign: Campaign) -> dict:
@@ -87,6 +107,8 @@ def _campaign_fields(campaign: Campaign) -> dict:
 
 
 def _totals(progress: list[NightProgress], speed: Throughput) -> dict:
+    from shared.lifecycle import NightState
+
     nights = Counter({state.value: 0 for state in NightState})
     nights.update(p.state.value for p in progress)
     return {
@@ -103,11 +125,15 @@ def _totals(progress: list[NightProgress], speed: Throughput) -> dict:
 
 
 def _campaign_view(report: dict) -> Group:
+    from rich.console import Group
+    from rich.table import Table
+
     campaign, totals = report["campaign"], report["totals"]
     nights = Table(title=f"campaign {campaign['campaign_id']}: {campaign['instrument_mode']} "
                    f"{campaign['night_from']} … {campaign['night_to']} {campaign['mode']}")
     for column in ("night", "state", "request", "ABs", "final", "failed", "ABs by state"):
-        nights.add_column(column, justify="right" if column in ("ABs", "final", "failed") else "left")
+        nights.add_column(column, justify="right" if column in ("ABs", "final", "failed") else "left",
+                          no_wrap=column == "request")
     for night in report["nights"]:
         nights.add_row(
             night["night"], night["state"], (night["request_id"] or "–")[:8] + (f" {night['request_state']}"
@@ -119,6 +145,9 @@ def _campaign_view(report: dict) -> Group:
 
 
 def _bars(totals: dict) -> Table:
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
     bars = Table.grid(padding=(0, 1))
     bars.add_row("nights", ProgressBar(total=max(totals["nights"], 1), completed=totals["nights_finished"], width=40),
                  f"{totals['nights_finished']}/{totals['nights']} finished "
@@ -141,20 +170,37 @@ def _eta_text(totals: dict) -> str:
 
 
 def _overview_view(report: dict) -> Group:
+    from rich.console import Group
+    from rich.table import Table
+
+    from shared.lifecycle import NightState
+
     campaigns = Table(title="campaigns (newest first)")
     for column in ("campaign", "nights", "DONE", "FAILED", "PROCESSING", "PENDING", "ABs final", "ETA"):
-        campaigns.add_column(column)
+        campaigns.add_column(column, no_wrap=column == "campaign")
     for entry in report["campaigns"]:
         c, t = entry["campaign"], entry["totals"]
         by_state = t["nights_by_state"]
         eta = "–" if t["eta_seconds"] is None else str(timedelta(seconds=t["eta_seconds"]))
         campaigns.add_row(c["campaign_id"], str(t["nights"]), *(str(by_state[s]) for s in NightState.__members__),
                           f"{t['abs_final']}/{t['abs']}", eta)
-    requests = Table(title="unfinished requests")
-    for column in ("request", "night", "mode", "campaign", "state", "ABs by state"):
-        requests.add_column(column)
-    for r in report["unfinished_requests"]:
-        requests.add_row(r["request_id"], r["night"] + (f"…{r['night_to']}" if r["night_to"] else ""), r["mode"],
-                         r["campaign_id"] or "", r["state"],
-                         ", ".join(f"{n} {s}" for s, n in sorted(r["ab_states"].items())))
-    return Group(campaigns, requests)
+    shown = [campaigns] if report["campaigns"] else []
+    shown.append(_requests_table("unfinished requests", report["unfinished_requests"]))
+    shown.append(_requests_table(f"last {FINISHED_LISTED} finished requests (newest first)",
+                                 report["finished_requests"]))
+    return Group(*shown)
+
+
+def _requests_table(title: str, requests: list[dict]) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("request", "night", "mode", "campaign", "state", "updated (UTC)", "ABs by state"):
+        table.add_column(column, no_wrap=column in ("request", "night", "updated (UTC)"))
+    for r in requests:
+        table.add_row(r["request_id"], r["night"] + (f"…{r['night_to']}" if r["night_to"] else ""), r["mode"],
+                      r["campaign_id"] or "", r["state"], r["updated_at"][:19].replace("T", " "),
+                      ", ".join(f"{n} {s}" for s, n in sorted(r["ab_states"].items())))
+    if not requests:
+        table.add_row("none", "", "", "", "", "", "")
+    return table

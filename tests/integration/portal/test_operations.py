@@ -65,9 +65,9 @@ async def test_health_and_openapi(client) -> None:
 
 
 def test_portal_and_token_commands(tmp_path: Path) -> None:
-    """`python -m services.portal.cli` stands in for `phoenix portal|token` until the entry point is declared."""
+    """`phoenix token create` and `phoenix portal`, through the `phoenix` command itself."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")}
-    command = [sys.executable, "-m", "services.portal.cli"]
+    command = [sys.executable, "-m", "shared.cli"]
     created = subprocess.run([*command, "token", "create", "--scope", "download", "--data", str(tmp_path),
                               "--name", "cli-test", "--expires-days", "1"],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)

@@ -65,3 +65,11 @@ async def test_uris_resolve_only_inside_the_archive_or_the_store(tmp_path: Path)
                 f"file://{tmp_path}/secret", str(tmp_path / "secret"), "archive:", "store:sha256/ab",
                 "store:sha256/ab/../../../secret", "archive:missing.fits"):
         assert await resolver.find(uri) is None, uri
+
+
+def test_the_token_command_offers_exactly_the_archive_scopes() -> None:
+    """`phoenix token` lists scopes without importing the database models (fast start)."""
+    from services.portal.cli import SCOPES
+    from shared.archive.models import Scope
+
+    assert SCOPES == tuple(scope.value for scope in Scope)
