@@ -15,10 +15,11 @@ import asyncio
 import json
 import os
 import signal
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -26,7 +27,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from shared import __version__
+from shared import __version__, terminal
 from shared.archive.models import AbState
 from shared.bus.publish import publish
 from shared.contracts import DateRequested, ProcessingMode
@@ -42,6 +43,7 @@ from tools.run.progress import Progress, follow, summary
 from tools.run.supervisor import ChildFailed, Supervisor
 
 MAX_RESTARTS = 3
+PROGRESS_LINE_SECONDS = 5.0
 # Short enough that the children of a killed run are gone within seconds; work cut short is
 # handed back uncommitted and redone by the next run.
 CHILD_ENV = {
@@ -155,22 +157,47 @@ async def _process(request: DateRequested, kafka: KafkaSettings, chain: Supervis
                    console: Console) -> dict:
     async with archive_database() as database:
         await publish(kafka, [request])
-        with Live(_table(Progress(request.request_id)), console=console, refresh_per_second=2) as live:
+        if console.is_terminal:
+            with Live(_table(Progress(request.request_id)), console=console, refresh_per_second=2) as live:
+                progress = await follow(database, request.request_id, chain.supervise, timeout,
+                                        lambda p: live.update(_table(p)))
+        else:
             progress = await follow(database, request.request_id, chain.supervise, timeout,
-                                    lambda p: live.update(_table(p)))
+                                    ProgressLines(_reporter(console)))
         return await summary(database, progress)
 
 
+def _headline(progress: Progress) -> str:
+    final = sum(count for state, count in progress.states.items() if AbState(state) in FINAL_STATES)
+    return (f"request {progress.request_id}: {final}/{len(progress.abs)} AB(s) final"
+            f" · request {progress.request_state.value if progress.request_state else 'queued'}")
+
+
 def _table(progress: Progress) -> Table:
-    states = progress.states
-    final = sum(count for state, count in states.items() if AbState(state) in FINAL_STATES)
-    table = Table(title=f"request {progress.request_id}: {final}/{len(progress.abs)} AB(s) final"
-                  f" · request {progress.request_state.value if progress.request_state else 'queued'}")
+    table = Table(title=_headline(progress))
     table.add_column("state")
     table.add_column("ABs", justify="right")
-    for state, count in sorted(states.items()):
+    for state, count in sorted(progress.states.items()):
         table.add_row(state, str(count))
     return table
+
+
+class ProgressLines:
+    """Off a terminal (a log, a pipe, CI), one plain line every `every_seconds` and at the end, so
+    a reader sees the run move instead of a minute of silence."""
+
+    def __init__(self, write: Callable[[str], None], every_seconds: float = PROGRESS_LINE_SECONDS) -> None:
+        self.write = write
+        self.every_seconds = every_seconds
+        self.last_written = float("-inf")
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if now - self.last_written < self.every_seconds and not progress.finished:
+            return
+        self.last_written = now
+        states = ", ".join(f"{state} {count}" for state, count in sorted(progress.states.items()))
+        self.write(f"{datetime.now(UTC):%H:%M:%S} {_headline(progress)}" + (f" · {states}" if states else ""))
 
 
 def _report(result: dict, as_json: bool, console: Console) -> int:
@@ -179,10 +206,11 @@ def _report(result: dict, as_json: bool, console: Console) -> int:
     else:
         table = Table(title=f"request {result['request_id']}")
         for column in ("AB", "raw type", "state", "reason", "products"):
-            table.add_column(column, overflow="fold")
+            # Ids are never wrapped (a wrapped id cannot be copied); the reason folds instead.
+            table.add_column(column, no_wrap=column != "reason", overflow="fold" if column == "reason" else "ignore")
         for ab in result["abs"]:
-            table.add_row(ab["ab_id"], ab["raw_type"], ab["state"], ab["reason"][:80], ", ".join(ab["product_ids"]))
-        Console().print(table)
+            table.add_row(ab["ab_id"], ab["raw_type"], ab["state"], ab["reason"][:80], " ".join(ab["product_ids"]))
+        terminal.console().print(table)
     if result["request_state"] == "FAILED":
         console.print(f"request failed: {result['request_reason']}")
         return 1

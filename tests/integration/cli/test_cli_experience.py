@@ -9,6 +9,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -131,3 +132,34 @@ def test_every_command_module_is_named_like_a_command_it_registers() -> None:
         subparsers = argparse.ArgumentParser().add_subparsers()
         module.register(subparsers)
         assert name in subparsers.choices, f"{module.__name__} does not register {name!r}"
+
+
+def test_run_writes_a_progress_line_every_few_seconds_off_a_terminal() -> None:
+    from tools.run.cli import ProgressLines
+    from tools.run.progress import Progress
+
+    lines: list[str] = []
+    progress = Progress(uuid.UUID(int=7))
+    reporter = ProgressLines(lines.append, every_seconds=0.2)
+    reporter(progress)
+    reporter(progress)
+    assert len(lines) == 1 and f"request {uuid.UUID(int=7)}: 0/0 AB(s) final" in lines[0]
+    time.sleep(0.25)
+    reporter(progress)
+    assert len(lines) == 2
+
+
+def test_run_summary_keeps_every_id_whole_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from rich.console import Console
+
+    from tools.run.cli import _report
+
+    ab_id = "UVES_ECHELLE.2015-02-23.SCI_POINT_BLUE.0001.with-a-long-suffix-to-force-wrapping"
+    products = ["PHX.2026-12-07T15:00:00.000.1", "PHX.2026-12-07T15:00:00.000.2"]
+    result = {"request_id": str(uuid.UUID(int=9)), "request_state": "DONE", "request_reason": "",
+              "abs": [{"ab_id": ab_id, "raw_type": "SCI_POINT_BLUE", "state": "INGESTED",
+                       "reason": "a long reason " * 10, "product_ids": products}]}
+    assert _report(result, False, Console(stderr=True)) == 0
+    out = capsys.readouterr().out
+    [row] = [line for line in out.splitlines() if ab_id in line]
+    assert all(product in row for product in products)
