@@ -6,7 +6,9 @@ Each run, in a fresh folder: the first start (storage formatted, JVM launched, u
 is served and committed offsets are loaded), `--messages` 1 KB messages produced with an
 idempotent producer (acks=all) and read back by a consumer group that commits, the JVM's
 resident memory then (VmRSS) and its peak (VmHWM) from /proc/<pid>/status, a clean stop, and a
-restart on the same log (until the committed offsets are loaded again). Medians are printed
+restart on the same log (until the committed offsets are loaded again); beside the wall times, the
+CPU seconds the broker's JVM used until ready (wall time on a loaded machine is mostly waiting
+for a core). Medians are printed
 and written to bench/results/broker.json.
 """
 
@@ -65,12 +67,19 @@ def memory_mb(pid: int) -> dict[str, float]:
     return {key: int(fields[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM")}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (load-independent, unlike wall time)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(messages: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-broker-") as folder:
         broker = KafkaBroker(Path(folder))
         started = time.perf_counter()
         broker.start()
         first_start = time.perf_counter() - started
+        first_start_cpu = cpu_seconds(broker.process.pid)
         asyncio.run(load(broker.bootstrap_servers, messages))
         memory = memory_mb(broker.process.pid)
         started = time.perf_counter()
@@ -79,8 +88,10 @@ def one_run(messages: int) -> dict[str, float]:
         started = time.perf_counter()
         broker.start()
         restart = time.perf_counter() - started
+        restart_cpu = cpu_seconds(broker.process.pid)
         broker.stop()
     return {"first_start_seconds": first_start, "restart_seconds": restart, "stop_seconds": stop,
+            "jvm_cpu_seconds_to_ready_first": first_start_cpu, "jvm_cpu_seconds_to_ready_restart": restart_cpu,
             "rss_mb": memory["VmRSS"], "peak_rss_mb": memory["VmHWM"]}
 
 
