@@ -1,4 +1,6 @@
-"""Portal figures: cone-search latency over 100,000 synthetic products, SQLite file and PostgreSQL.
+"""Portal figures: cone-search latency over 100,000 synthetic products, SQLite file and PostgreSQL,
+then the latency of every page people open (landing, search form by target and by position, the
+product page, the JSON search and metadata, the history and QC-trend pages, the API docs).
 
     .venv/bin/python bench/portal.py [--products 100000] [--searches 200] [--radius 0.5]
 
@@ -6,7 +8,9 @@ Products are spread uniformly over the sphere (bulk-inserted rows with the unit 
 catalogue stores). Each search is a `GET /api/products?ra=&dec=&radius=` through the portal app
 in process (httpx ASGI transport: routing, the catalogue query, JSON), at random centres,
 including some near the poles and across RA 0/360. PostgreSQL is a throwaway cluster started
-the way the tests start one. Prints median and p95 in ms, and the mean number of matches.
+the way the tests start one. Prints median and p95 in ms, and the mean number of matches; then
+one line per page: median and p95 over `--page-requests` requests (the ledger and QC1 tables are
+empty here, so the history pages measure their fixed cost, not a filled ledger).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sqlalchemy import insert  # noqa: E402
 from services.portal.service import create_app  # noqa: E402
 from services.portal.settings import PortalSettings  # noqa: E402
 from shared.archive import ArchiveDatabase, upgrade_to_head  # noqa: E402
+from shared.archive.catalogue import target_key  # noqa: E402
 from shared.archive.geometry import unit_vector  # noqa: E402
 from shared.archive.models import Product, ProductStatus  # noqa: E402
 from shared.archive.settings import sqlite_url  # noqa: E402
@@ -54,6 +59,7 @@ def synthetic_rows(count: int, seed: int = 1) -> list[dict[str, object]]:
             "product_id": f"PHX.2026-01-01T00:00:00.000.{index}", "ab_id": f"AB.{index // 4}",
             "lineage_key": hashlib.sha256(str(index).encode()).hexdigest(), "instrument": "UVES",
             "night": FIRST_NIGHT + timedelta(days=index % 1500), "target_name": f"STAR {index % 20000}",
+            "target_key": target_key(f"STAR {index % 20000}"),
             "ra": ra, "dec": dec, "x": x, "y": y, "z": z, "t_min": 58849.0 + index % 1500,
             "t_max": 58849.02 + index % 1500, "exposure_seconds": 1200.0, "wavelength_min_nm": low,
             "wavelength_max_nm": low + 150.0, "resolving_power": 40000.0, "snr": generator.uniform(5, 200),
@@ -99,9 +105,33 @@ async def time_searches(url: str, data_dir: Path, centres: list[tuple[float, flo
     return latencies, statistics.fmean(matches)
 
 
+PAGES = ("/", "/search?target=star+1234", "/search?target=STAR1", "/search?ra=120&dec=-30&radius=1",
+         "/products/PHX.2026-01-01T00:00:00.000.1234", "/api/products?target=star%2012", "/api/products?target=s",
+         "/api/products/PHX.2026-01-01T00:00:00.000.1234", "/history/", "/history/qc/UVES_ECHELLE", "/docs")
+
+
+async def time_pages(url: str, data_dir: Path, requests: int) -> dict[str, list[float]]:
+    app = create_app(PortalSettings(database_url=url, data_dir=data_dir, migrate=False))
+    latencies: dict[str, list[float]] = {page: [] for page in PAGES}
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
+            for _ in range(requests):
+                for page in PAGES:  # interleaved, so a busy moment of the machine hits every page alike
+                    started = time.perf_counter()
+                    response = await http.get(page, headers={"accept": "text/html"})
+                    latencies[page].append(time.perf_counter() - started)
+                    response.raise_for_status()
+    return latencies
+
+
+def p95_ms(latencies: list[float]) -> float:
+    ms = sorted(1000 * t for t in latencies)
+    return ms[min(len(ms) - 1, math.ceil(0.95 * len(ms)) - 1)]
+
+
 def report(name: str, fill_seconds: float, latencies: list[float], mean_matches: float, rows: int) -> None:
     ms = sorted(1000 * t for t in latencies)
-    p95 = ms[min(len(ms) - 1, math.ceil(0.95 * len(ms)) - 1)]
+    p95 = p95_ms(latencies)
     print(f"{name:<11} {rows:>8} rows (insert {fill_seconds:5.1f} s)  cone search: median {statistics.median(ms):6.2f} ms"
           f"  p95 {p95:6.2f} ms  over {len(ms)} searches, {mean_matches:.1f} matches on average")
 
@@ -111,6 +141,9 @@ async def bench(url: str, name: str, data_dir: Path, rows: list[dict[str, object
     latencies, mean_matches = await time_searches(url, data_dir, search_centres(arguments.searches),
                                                   arguments.radius)
     report(name, fill_seconds, latencies, mean_matches, len(rows))
+    for page, times in (await time_pages(url, data_dir, arguments.page_requests)).items():
+        print(f"{name} {page} page: median {1000 * statistics.median(times):7.2f} ms  p95 {p95_ms(times):7.2f} ms"
+              f"  over {len(times)} requests")
 
 
 def main() -> None:
@@ -118,6 +151,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--searches", type=int, default=200)
     parser.add_argument("--radius", type=float, default=0.5, help="cone radius [deg]")
+    parser.add_argument("--page-requests", type=int, default=40, help="requests per page")
     arguments = parser.parse_args()
     rows = synthetic_rows(arguments.products)
     print(f"cone radius {arguments.radius} deg; GET /api/products through the portal app (in process)")

@@ -47,6 +47,7 @@ PATTERNS: dict[str, list[str]] = {
     "portal": [
         r"^(?P<label>SQLite|PostgreSQL)\s+(?P<rows>\d+) rows .*median\s+(?P<median_ms>[\d.]+) ms"
         r"\s+p95\s+(?P<p95_ms>[\d.]+) ms",
+        r"^(?P<label>(?:SQLite|PostgreSQL) \S+) page: median\s+(?P<median_ms>[\d.]+) ms\s+p95\s+(?P<p95_ms>[\d.]+) ms",
     ],
 }
 
