@@ -79,7 +79,11 @@ def command_named(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(command_named(argv))
+    command = command_named(argv)
+    if command is None and "--version" in argv:
+        print(f"phoenix {__version__}")
+        return 0
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     configure_logging(args.log_level or (SERVING_LEVEL if getattr(args, "serves", False) else QUIET_LEVEL))
     try:

@@ -163,3 +163,8 @@ def test_run_summary_keeps_every_id_whole_on_one_line(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     [row] = [line for line in out.splitlines() if ab_id in line]
     assert all(product in row for product in products)
+
+
+def test_version_loads_no_command(tmp_path: Path) -> None:
+    result, cpu = cpu_seconds_of(lambda: phoenix("--version", cwd=tmp_path))
+    assert result.returncode == 0 and result.stdout.startswith("phoenix ") and cpu < START_CPU_SECONDS
