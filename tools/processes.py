@@ -5,6 +5,10 @@ Every child asks the kernel for SIGTERM when the process that started it dies
 (PR_SET_PDEATHSIG), so a supervisor killed with SIGKILL leaves no child behind: each one
 shuts down as if stopped by hand. Their own process group keeps a Ctrl-C on the terminal
 for the supervisor alone, which then stops them in order.
+
+The kernel ties PR_SET_PDEATHSIG to the *thread* that started the child: start children from
+a thread that lives as long as they should (the main thread; `asyncio.to_thread` workers live
+until the event loop's executor shuts down).
 """
 
 from __future__ import annotations
