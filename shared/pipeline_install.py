@@ -36,8 +36,10 @@ def oca_rules_file(plugin: str = "uves") -> Path:
 
 
 def qc_dictionary_file(plugin: str = "uves") -> Path:
-    """The pipeline's QC keyword dictionary (e.g. ESO-DFS-DIC.UVES_QC)."""
-    return _existing(plugin_share_dir(plugin) / "dic" / f"ESO-DFS-DIC.{plugin.upper()}_QC")
+    """The pipeline's QC keyword dictionary (ESO-DFS-DIC.UVES_QC; the giraf plugin's is ...GIRAFFE_QC)."""
+    folder = plugin_share_dir(plugin) / "dic"
+    found = sorted(folder.glob("ESO-DFS-DIC.*_QC"))
+    return _existing(found[0] if found else folder / f"ESO-DFS-DIC.{plugin.upper()}_QC")
 
 
 def pipeline_version(plugin: str = "uves") -> str:

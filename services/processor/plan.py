@@ -11,6 +11,7 @@ from services.processor.runner import JobPlan, StagedFrame
 from shared.contracts import AssociationBlock, CalibrationRole, StagedFile
 from shared.errors import DataError
 from shared.instruments import rules_for
+from shared.instruments.association import pipeline_plugin
 
 
 def plan_job(ab: AssociationBlock, catalogues: Mapping[str, RecipeCatalogue], default_timeout_seconds: float) -> JobPlan:
@@ -24,6 +25,7 @@ def plan_job(ab: AssociationBlock, catalogues: Mapping[str, RecipeCatalogue], de
     return JobPlan(
         recipe_name=ab.recipe,
         recipe=recipe,
+        pipeline=pipeline_plugin(ab.instrument_mode),
         arm=_single_arm([raw.category for raw in ab.raw_files]),
         frames=[StagedFrame(file=staged_file(name, staged), tag=tag) for name, staged, tag in tagged],
         inputs=[JobInput(sha256=staged_file(name, staged).sha256, tag=tag) for name, staged, tag in tagged],

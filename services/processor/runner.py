@@ -9,7 +9,7 @@ import errno
 import logging
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.processor import metrics
 from services.processor.backends import Frame, PipelineBackend, RecipeJob, RecipeResult
@@ -40,6 +40,7 @@ class JobPlan(BaseModel):
 
     recipe_name: str
     recipe: Recipe
+    pipeline: str = Field(description="CPL plugin of the recipe (the mode's classification.toml), e.g. giraf.")
     arm: str
     frames: list[StagedFrame]
     inputs: list[JobInput]
@@ -74,7 +75,7 @@ class JobRunner:
         self.omp_threads = omp_threads
 
     def key_of(self, plan: JobPlan) -> str:
-        return job_key(plan.recipe_name, self.backend.pipeline_version, plan.parameters, plan.inputs)
+        return job_key(plan.recipe_name, self.backend.pipeline_version(plan.pipeline), plan.parameters, plan.inputs)
 
     async def run(self, plan: JobPlan) -> JobOutcome:
         key = self.key_of(plan)
@@ -133,7 +134,7 @@ class JobRunner:
 
     def _job(self, plan: JobPlan, frames: list[Frame], workdir: Path) -> RecipeJob:
         return RecipeJob(
-            recipe=plan.recipe_name, frames=frames, parameters=plan.parameters, workdir=workdir,
+            recipe=plan.recipe_name, pipeline=plan.pipeline, frames=frames, parameters=plan.parameters, workdir=workdir,
             timeout_seconds=plan.timeout_seconds, omp_threads=self.omp_threads,
         )
 

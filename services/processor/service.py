@@ -27,6 +27,7 @@ from shared.bus.runtime import ServiceSpec, ServiceStart
 from shared.contracts import DataStaged, ProcessStatus, Product, ProductKind, ProductsReady
 from shared.errors import DataError
 from shared.instruments import rules_for
+from shared.instruments.association import pipeline_plugin
 from shared.resources import archive_database, file_store
 from shared.storage import FileStore, StorageSettings, scratch_folder_of
 
@@ -109,9 +110,11 @@ async def lifespan(start: ServiceStart) -> AsyncIterator[ProcessorContext]:
         log.info("removed %d work folders abandoned by killed replicas", len(swept))
     store = await file_store(storage)
     runner = JobRunner(backend, JobStore(store), workspace, store, settings.omp_threads)
+    # Every mode's pipeline must be installed: a missing one stops the processor here, not mid-campaign.
+    pipelines = sorted({backend.pipeline_version(pipeline_plugin(mode)) for mode in recipes})
     log.info(
         "processor ready: %s %s, %d recipes at once, %d OMP threads each, recipes for %s",
-        backend.pipeline_version, backend.esorex_version, start.runtime.concurrency, settings.omp_threads, ", ".join(recipes),
+        ", ".join(pipelines), backend.esorex_version, start.runtime.concurrency, settings.omp_threads, ", ".join(recipes),
     )
     sdp_rules = load_all_sdp_rules(recipes)
     async with archive_database(start.settings_of(DatabaseSettings)) as db:

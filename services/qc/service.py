@@ -8,7 +8,7 @@ report. A FAILED processing result passes through with its reason, recorded in t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +27,7 @@ from shared.archive import ArchiveDatabase, DatabaseSettings
 from shared.bus.runtime import ServiceSpec, ServiceStart
 from shared.contracts import ProcessStatus, ProductKind, ProductsReady, QcScore, QcScored, StagedFile
 from shared.instruments import load_per_mode, rules_for
+from shared.instruments.association import pipeline_plugin
 from shared.pipeline_install import qc_dictionary_file
 from shared.resources import archive_database, file_store
 from shared.storage import FileStore, StorageSettings
@@ -38,7 +39,8 @@ class QcContext:
     settings: QcSettings
     store: FileStore
     db: ArchiveDatabase
-    dictionary: QcDictionary
+    dictionaries: dict[str, QcDictionary]
+    """QC dictionaries by instrument mode."""
     thresholds: dict[str, ThresholdFile]
     """Threshold files by instrument mode."""
     cache: QcCache
@@ -54,7 +56,7 @@ async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScor
     threshold_set = rules.select(ab.night, ctx.settings.threshold_set)
     if threshold_set is not None:
         threshold_set = threshold_set.for_setting(ab.raw_match_key)
-    reader = ProductReader(ctx.dictionary, rules, ctx.settings.resolving_power)
+    reader = ProductReader(ctx.dictionaries[ab.instrument_mode], rules, ctx.settings.resolving_power)
     wanted_raw = {SATURATED_FRACTION} if threshold_set and _scores_raw_frames(threshold_set, ab.raw_type) else set()
     measured = measurement_key(event, wanted_raw)
     measurements, spectra = await ctx.cache.measurements(measured), None
@@ -106,6 +108,11 @@ async def _stored_report(ctx: QcContext, event: ProductsReady, scores: list[QcSc
         return await ctx.store.put(path)
 
 
+def load_all_dictionaries(instrument_modes: Iterable[str]) -> dict[str, QcDictionary]:
+    """Each mode's QC dictionary: the one its pipeline plugin installs (ESO-DFS-DIC.<name>_QC)."""
+    return {mode: load_dictionary(qc_dictionary_file(pipeline_plugin(mode))) for mode in instrument_modes}
+
+
 def load_all_thresholds() -> dict[str, ThresholdFile]:
     """Every instrument mode's threshold file; a bad one stops the service, naming file and line."""
     return load_per_mode(THRESHOLDS_FILE, load_thresholds)
@@ -116,11 +123,11 @@ async def lifespan(start: ServiceStart) -> AsyncIterator[QcContext]:
     settings = start.settings_of(QcSettings)
     storage = start.settings_of(StorageSettings)
     thresholds = load_all_thresholds()
-    dictionary = load_dictionary(qc_dictionary_file())
+    dictionaries = load_all_dictionaries(thresholds)
     store = await file_store(storage)
     cache = QcCache(store)
     async with archive_database(start.settings_of(DatabaseSettings)) as db:
-        yield QcContext(start.identity, settings, store, db, dictionary, thresholds, cache)
+        yield QcContext(start.identity, settings, store, db, dictionaries, thresholds, cache)
 
 
 SERVICE = ServiceSpec(name="qc", handlers={ProductsReady: on_products_ready}, produces=(QcScored,), lifespan=lifespan,

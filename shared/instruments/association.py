@@ -224,6 +224,12 @@ def load_classification_source(instrument_mode: str) -> ClassificationSource:
     return load_toml_model(mode_dir(instrument_mode) / CLASSIFICATION_FILE, ClassificationSource)
 
 
+def pipeline_plugin(instrument_mode: str) -> str:
+    """The CPL plugin of a mode's pipeline (uves, giraf): its OCA rules classify the mode's
+    frames, its recipes reduce them and its QC dictionary describes their QC."""
+    return load_classification_source(instrument_mode).oca_plugin
+
+
 def check_references(rules: AssociationRules, path: Path) -> None:
     """Cross-references a schema cannot express; the error names the line of the bad value."""
     for rule_set in rules.rule_sets:

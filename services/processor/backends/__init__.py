@@ -28,6 +28,7 @@ class RecipeJob(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     recipe: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    pipeline: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="CPL plugin of the recipe, e.g. uves, giraf.")
     frames: list[Frame] = Field(min_length=1)
     parameters: dict[str, str] = Field(default_factory=dict, description="Recipe parameter → esorex value text.")
     workdir: Path = Field(description="A fresh, empty folder: the recipe's current directory.")
@@ -65,6 +66,9 @@ class RecipeResult(BaseModel):
 
 class PipelineBackend(Protocol):
     esorex_version: str
-    pipeline_version: str
+
+    def pipeline_version(self, pipeline: str) -> str:
+        """`<plugin>-<version>` of the installed CPL plugin, e.g. giraf-2.16.10."""
+        ...
 
     async def run(self, job: RecipeJob) -> RecipeResult: ...

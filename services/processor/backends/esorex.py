@@ -22,7 +22,8 @@ from astropy.io import fits
 
 from services.processor.backends import Frame, ProductFile, QcValue, RecipeJob, RecipeResult
 from shared.errors import ConfigError
-from shared.pipeline_install import esorex_executable, pipeline_version
+from shared.pipeline_install import esorex_executable
+from shared.pipeline_install import pipeline_version as installed_version
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +36,19 @@ PR_SET_PDEATHSIG = 1
 
 
 class EsorexBackend:
-    def __init__(self, executable: str, esorex_version: str, pipeline_version: str) -> None:
+    def __init__(self, executable: str, esorex_version: str) -> None:
         self.executable = executable
         self.esorex_version = esorex_version
-        self.pipeline_version = pipeline_version
 
     @classmethod
     async def installed(cls) -> EsorexBackend:
-        """The esorex and UVES pipeline installed on this host; ConfigError when missing."""
+        """The esorex installed on this host; ConfigError when missing."""
         executable = esorex_executable()
-        return cls(executable, await esorex_version_of(executable), f"uves-{pipeline_version()}")
+        return cls(executable, await esorex_version_of(executable))
+
+    def pipeline_version(self, pipeline: str) -> str:
+        """`<plugin>-<version>` of an installed CPL plugin; ConfigError when it is not installed."""
+        return f"{pipeline}-{installed_version(pipeline)}"
 
     async def run(self, job: RecipeJob) -> RecipeResult:
         job.workdir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +65,7 @@ class EsorexBackend:
             log_path=log_path,
             duration_seconds=duration,
             esorex_version=self.esorex_version,
-            pipeline_version=self.pipeline_version,
+            pipeline_version=self.pipeline_version(job.pipeline),
             failure_reason=failure_reason(job, exit_code, log_path),
         )
 

@@ -81,7 +81,7 @@ async def test_a_recipe_error_fails_the_ab_with_the_pipeline_error(ctx, tmp_path
 
 async def test_a_wrong_tag_makes_esorex_fail(ctx, tmp_path):
     frames = [Frame(path=p, tag="ARC_LAMP_BLUE") for p in biases(tmp_path / "raw", "blue")]
-    job = RecipeJob(recipe="uves_cal_mbias", frames=frames, workdir=tmp_path / "job", timeout_seconds=60)
+    job = RecipeJob(recipe="uves_cal_mbias", pipeline="uves", frames=frames, workdir=tmp_path / "job", timeout_seconds=60)
     result = await ctx.runner.backend.run(job)
     assert result.exit_code not in (0, None) and result.products == []
     assert result.failure_reason.startswith(f"uves_cal_mbias failed with exit code {result.exit_code}: ")
@@ -89,7 +89,7 @@ async def test_a_wrong_tag_makes_esorex_fail(ctx, tmp_path):
 
 async def test_a_timeout_kills_the_whole_process_group(ctx, tmp_path):
     frames = [Frame(path=p, tag="BIAS_RED") for p in biases(tmp_path / "raw", "red", count=8)]
-    job = RecipeJob(recipe="uves_cal_mbias", frames=frames, workdir=tmp_path / "job", timeout_seconds=0.3)
+    job = RecipeJob(recipe="uves_cal_mbias", pipeline="uves", frames=frames, workdir=tmp_path / "job", timeout_seconds=0.3)
     started = time.perf_counter()
     result = await ctx.runner.backend.run(job)
     assert result.timed_out and result.failure_reason == "uves_cal_mbias timed out after 0 s and was killed"
@@ -99,7 +99,7 @@ async def test_a_timeout_kills_the_whole_process_group(ctx, tmp_path):
 
 async def test_cancelling_the_job_kills_the_recipe(ctx, tmp_path):
     frames = [Frame(path=p, tag="BIAS_RED") for p in biases(tmp_path / "raw", "red", count=8)]
-    job = RecipeJob(recipe="uves_cal_mbias", frames=frames, workdir=tmp_path / "job", timeout_seconds=60)
+    job = RecipeJob(recipe="uves_cal_mbias", pipeline="uves", frames=frames, workdir=tmp_path / "job", timeout_seconds=60)
     task = asyncio.create_task(ctx.runner.backend.run(job))
     for _ in range(100):
         if esorex_processes_in(tmp_path / "job"):

@@ -14,14 +14,12 @@ import pytest
 
 from services.certifier.service import CertifierContext, load_all_rules, on_qc_scored
 from services.qc.cache import QcCache
-from services.qc.dictionary import load_dictionary
-from services.qc.service import QcContext, load_all_thresholds, on_products_ready
+from services.qc.service import QcContext, load_all_dictionaries, load_all_thresholds, on_products_ready
 from services.qc.settings import QcSettings
 from shared.archive import ArchiveDatabase, upgrade_to_head
 from shared.archive.qc1 import qc1_of_ab
 from shared.archive.reviews import pending_reviews
 from shared.contracts import Certified, Decision, ProcessStatus, ProductsReady
-from shared.pipeline_install import qc_dictionary_file
 from tests.integration.qc.degrade import degraded_night
 from tests.integration.qc.products import products_ready
 from tests.integration.simulator.chain import RecipeRun, run_cascade, run_recipe
@@ -68,7 +66,7 @@ async def qc_and_certify(event: ProductsReady, qc: QcContext, certifier: Certifi
 
 async def test_good_abs_are_certified_and_bad_ones_held_or_rejected(reductions, db, tmp_path):
     store = folder_store(tmp_path / "store")
-    qc = QcContext("qc@test", QcSettings(), store, db, load_dictionary(qc_dictionary_file()), load_all_thresholds(),
+    qc = QcContext("qc@test", QcSettings(), store, db, load_all_dictionaries(["UVES_ECHELLE"]), load_all_thresholds(),
                    QcCache(store))
     certifier = CertifierContext("certifier@test", db, load_all_rules())
     request = uuid.uuid4()

@@ -72,7 +72,9 @@ class ScriptedBackend:
     hang: bool = False
     runs: list[RecipeJob] = field(default_factory=list)
     esorex_version: str = "esorex-test"
-    pipeline_version: str = "uves-test"
+
+    def pipeline_version(self, pipeline: str) -> str:
+        return f"{pipeline}-test"
 
     async def run(self, job: RecipeJob) -> RecipeResult:
         self.runs.append(job)
@@ -90,7 +92,7 @@ class ScriptedBackend:
         products: list[ProductFile] = collect_products(job.workdir / "out") if self.exit_code == 0 else []
         return RecipeResult(
             exit_code=self.exit_code, products=products, log_path=log_path, duration_seconds=0.01,
-            esorex_version=self.esorex_version, pipeline_version=self.pipeline_version,
+            esorex_version=self.esorex_version, pipeline_version=self.pipeline_version(job.pipeline),
             failure_reason="" if self.exit_code == 0 else f"{job.recipe} failed with exit code {self.exit_code}",
         )
 

@@ -28,7 +28,7 @@ async def ctx(tmp_path):
     await upgrade_to_head(url)
     async with ArchiveDatabase(url) as db:
         store = folder_store(tmp_path / "store")
-        yield QcContext("qc@test", QcSettings(), store, db, DICTIONARY, load_all_thresholds(), QcCache(store))
+        yield QcContext("qc@test", QcSettings(), store, db, {"UVES_ECHELLE": DICTIONARY}, load_all_thresholds(), QcCache(store))
 
 
 def ab(night: date = date(2024, 3, 1)) -> AssociationBlock:
