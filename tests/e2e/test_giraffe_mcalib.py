@@ -58,7 +58,7 @@ def test_a_giraffe_night_makes_certified_masters_and_names_what_it_cannot_reduce
     assert masters["MASTER_BIAS"]["setting"]["DET.READ.CLOCK"] == "225kHz,1port,Low_gain"
     science = next(path.name for path in sorted((archive_night_folder(giraffe_archive, NIGHT)).glob("*.fits"))
                    if "T01:30" in path.name)
-    jobs = [json.loads(path.read_text()) for path in (data / "jobs").glob("*/result.json")]
+    jobs = [json.loads(path.read_text()) for path in data.glob("**/jobs/*/result.json")]
     assert {job["recipe"]: job["pipeline_version"].split("-")[0] for job in jobs} == {
         "gimasterbias": "giraf", "gimasterdark": "giraf"}
     fetcher_log = (data / "logs" / "fetcher.log").read_text()
