@@ -231,7 +231,7 @@ def simulate_from_arguments(args: argparse.Namespace, night: date) -> int:
     """`phoenix simulate GIRAFFE ...`: the UVES-only options are refused, not ignored."""
     given = [f"--{name}" for name in ("binning", "arms", "settings", "targets") if getattr(args, name) is not None]
     if given:
-        raise ConfigError(f"{', '.join(given)} apply to UVES only: GIRAFFE nights take --preset and --seed")
+        raise ConfigError(f"{', '.join(given)}: UVES-only option; GIRAFFE nights take --preset and --seed")
     plan = GiraffeNight(night=night, seed=args.seed, preset=args.preset)
     out = archive_night_folder(args.into_archive, night) if args.into_archive else args.out
     result = simulate_giraffe_night(plan, out)

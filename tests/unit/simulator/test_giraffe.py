@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tools.simulator.giraffe import (
     expected_electrons,
     read_out,
     schedule,
+    simulate_from_arguments,
     simulate_giraffe_night,
 )
 from tools.simulator.giraffe_headers import Detector, GiraffeExposure, GiraffeKind, Setup, giraffe_header
@@ -116,3 +118,11 @@ def test_the_command_writes_a_deterministic_night_into_the_archive_layout(tmp_pa
 def test_an_unknown_preset_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown GIRAFFE preset 'huge'"):
         schedule(GiraffeNight(night=NIGHT, preset="huge"))
+
+
+def test_uves_only_options_are_refused_not_ignored(tmp_path: Path) -> None:
+    args = argparse.Namespace(binning="2x2", arms=None, settings=None, targets=None, seed=0, preset="small",
+                              into_archive=None, out=tmp_path / "night")
+    with pytest.raises(ConfigError, match="--binning: UVES-only option"):
+        simulate_from_arguments(args, NIGHT)
+    assert not (tmp_path / "night").exists()
