@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import logging
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
@@ -38,6 +39,7 @@ from obstore.exceptions import (
     UnauthenticatedError,
 )
 from obstore.store import LocalStore, S3Store
+from prometheus_client import Counter, Histogram
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -50,6 +52,14 @@ URI_SCHEME = "store:"
 CHUNK_BYTES = 1 << 20
 MULTIPART_BYTES = 8 << 20
 STORE_URL_VARIABLE = "PHOENIX_STORE_URL"
+TRANSFER_SECONDS = Histogram(
+    "phoenix_store_transfer_seconds",
+    "Wall time of copying one file into (put, with its checksum) or out of (get, verified) the file store.",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
+)
+TRANSFER_BYTES = Counter("phoenix_store_transfer_bytes_total", "Bytes copied into or out of the file store.",
+                         ["operation"])
 # S3 error codes of a refused request; obstore reports some of them only as generic errors.
 REFUSED_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")
 
@@ -125,6 +135,7 @@ class FileStore:
 
     async def put(self, source: Path, name: str | None = None) -> StagedFile:
         """Store `source` under its content's key (unless already there) and describe it."""
+        started = time.perf_counter()
         sha256 = await asyncio.to_thread(sha256_of, source)
         size = source.stat().st_size
         file = StagedFile(uri=URI_SCHEME + content_key(sha256, name or source.name), size_bytes=size, sha256=sha256)
@@ -132,6 +143,8 @@ class FileStore:
             async with self._reaching():
                 await obstore.put_async(self._backend, key_of(file), source, chunk_size=MULTIPART_BYTES,
                                         use_multipart=size > MULTIPART_BYTES, max_concurrency=4)
+            TRANSFER_BYTES.labels("put").inc(size)
+        TRANSFER_SECONDS.labels("put").observe(time.perf_counter() - started)
         return file
 
     async def put_new(self, key: str, source: Path) -> bool:
@@ -182,6 +195,7 @@ class FileStore:
 
     async def download(self, file: StagedFile, target: Path) -> Path:
         """A verified local copy of a stored file at `target` (written whole or not at all)."""
+        started = time.perf_counter()
         partial = target.with_name(f".{target.name}.partial")
         try:
             with open(partial, "wb") as out:
@@ -190,6 +204,8 @@ class FileStore:
             partial.replace(target)
         finally:
             partial.unlink(missing_ok=True)
+        TRANSFER_SECONDS.labels("get").observe(time.perf_counter() - started)
+        TRANSFER_BYTES.labels("get").inc(file.size_bytes)
         return target
 
     async def read(self, key: str) -> bytes | None:

@@ -78,12 +78,14 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
 class ChildProcess:
     """A `phoenix` sub-command run as a child with its output in a log file; `restart` runs it again."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, args: Sequence[str], env: dict[str, str], log_path: Path, prefix: Sequence[str] = ()) -> None:
+        """`prefix` runs it through a command that then executes it (`ip netns exec NS`, in tests)."""
         self.args = list(args)
         self.env = env
         self.log_path = log_path
+        self.prefix = list(prefix)
         self.restarts = 0
-        self.process = start_child([PHOENIX, *self.args], log_path, env)
+        self.process = start_child([*self.prefix, PHOENIX, *self.args], log_path, env)
 
     @property
     def name(self) -> str:
@@ -115,7 +117,7 @@ class ChildProcess:
         """Run the command again (after it died); the log offset where the new run's output starts."""
         since = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.restarts += 1
-        self.process = start_child([PHOENIX, *self.args], self.log_path, self.env)
+        self.process = start_child([*self.prefix, PHOENIX, *self.args], self.log_path, self.env)
         return since
 
     def kill(self) -> None:

@@ -1,7 +1,8 @@
 """Six hosts that share no disk: the five services and the portal, each with its own data
-folder and scratch, reaching Kafka, PostgreSQL, the S3 store (s3proxy) and the raw-data archive
-only over the network. A night goes through, the products download from the portal, and no
-host keeps a FITS file of its own.
+folder and scratch and, where the machine allows it (root, iproute2), its own network
+namespace. They reach Kafka, PostgreSQL, the S3 store (s3proxy) and the raw-data archive only
+over addresses of namespaces this test made. A night goes through, the products download from
+the portal, and no host keeps a FITS file.
 """
 
 from __future__ import annotations
@@ -10,78 +11,123 @@ import hashlib
 import os
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.archive.conftest import throwaway_postgres_database
+from shared.settings import KafkaSettings
+from tests.support import netns
+from tests.support.apache_kafka import ApacheKafka
 from tests.support.bus import Broker, env_for, read_until
+from tests.support.fixtures import S3_BUCKET, new_s3proxy
+from tests.support.postgres import PostgresServer
 from tests.support.processes import PHOENIX, ServiceProcess
 from tools.broker.kafka import free_port
 from tools.processes import ChildProcess
 
-pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(900)]
 
 SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
+HOSTS = [*SERVICES, "portal"]
 ABS = 12
 
 
+@dataclass(frozen=True)
+class Host:
+    name: str
+    address: str
+    prefix: tuple[str, ...]
+    root: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Its own data folder and private scratch."""
+        return {"PHOENIX_DATA_DIR": str(self.root / "data"), "PHOENIX_CACHE_DIR": str(self.root / "cache")}
+
+
+@dataclass(frozen=True)
+class Site:
+    """The shared servers, and the hosts reaching them."""
+
+    kafka: KafkaSettings
+    env: dict[str, str]
+    hosts: dict[str, Host]
+    isolated: bool
+
+
 @pytest.fixture
-def database_url(postgres_url: str) -> Iterator[str]:
-    yield from throwaway_postgres_database(postgres_url)
-
-
-def host_env(root: Path, name: str) -> dict[str, str]:
-    """A host's own data folder and private scratch."""
-    return {"PHOENIX_DATA_DIR": str(root / name / "data"), "PHOENIX_CACHE_DIR": str(root / name / "cache")}
+def site(archive: Path, tmp_path: Path) -> Iterator[Site]:
+    network = netns.HostNetwork() if netns.available() else None
+    servers: list = []
+    try:
+        hub = network.hub if network else netns.Namespace("loopback", "127.0.0.1")
+        prefix = hub.exec if network else ()
+        kafka = ApacheKafka(tmp_path / "kafka", host=hub.address, namespace=prefix)
+        postgres = PostgresServer(host=hub.address, namespace=prefix)
+        s3 = new_s3proxy(tmp_path / "s3", host=hub.address, namespace=prefix)
+        for server in (kafka, postgres, s3):
+            servers.append(server)
+            server.start()
+        archive_server = ChildProcess(["archive", "serve", "--root", str(archive), "--host", hub.address,
+                                       "--port", str(free_port())], {}, tmp_path / "archive.log", prefix)
+        servers.append(archive_server)
+        archive_url = archive_server.wait_for_log("archive=", 60).split("archive=", 1)[1].strip()
+        settings = Broker(kafka.bootstrap_servers).settings()
+        env = env_for(settings, PHOENIX_DATABASE_URL=postgres.url, PHOENIX_ARCHIVE_URL=archive_url,
+                      PHOENIX_CONCURRENCY="2", **s3.environment(S3_BUCKET))
+        hosts = {}
+        for name in HOSTS:
+            namespace = network.add_host(name) if network else hub
+            hosts[name] = Host(name, namespace.address, namespace.exec if network else (), tmp_path / "hosts" / name)
+        yield Site(settings, env, hosts, isolated=network is not None)
+    finally:
+        for server in reversed(servers):
+            server.close() if isinstance(server, PostgresServer) else server.stop()
+        if network is not None:
+            network.close()
 
 
 def fits_files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.fits"))
 
 
-async def test_a_night_goes_through_hosts_that_share_no_disk(
-    apache_kafka: str, database_url: str, s3_store_environment: dict[str, str], archive: Path, tmp_path: Path
-) -> None:
-    kafka = Broker(apache_kafka).settings()
-    hosts = tmp_path / "hosts"
-    archive_server = ChildProcess(["archive", "serve", "--root", str(archive), "--port", str(free_port())], {},
-                                  tmp_path / "archive.log")
-    archive_url = archive_server.wait_for_log("archive=", 60).split("archive=", 1)[1].strip()
-    shared = env_for(kafka, PHOENIX_DATABASE_URL=database_url, PHOENIX_ARCHIVE_URL=archive_url,
-                     PHOENIX_CONCURRENCY="2", **s3_store_environment)
-    services = [ServiceProcess(name, {**shared, **host_env(hosts, name)}, tmp_path) for name in SERVICES]
-    portal_port = free_port()
-    portal = ChildProcess(["portal", "--port", str(portal_port)], {**shared, **host_env(hosts, "portal")},
-                          tmp_path / "portal.log")
+async def test_a_night_goes_through_hosts_that_share_no_disk(site: Site, tmp_path: Path) -> None:
+    portal_host = site.hosts["portal"]
+    services = [ServiceProcess(name, {**site.env, **site.hosts[name].env}, tmp_path, prefix=site.hosts[name].prefix)
+                for name in SERVICES]
+    portal = ChildProcess(["portal", "--host", portal_host.address, "--port", str(free_port())],
+                          {**site.env, **portal_host.env}, tmp_path / "portal.log", portal_host.prefix)
     try:
         for service in services:
             service.wait_for_log("assigned", 120)
-        portal.wait_for_log("portal=", 60)
-        published = subprocess.run(
-            [PHOENIX, "request", "UVES_ECHELLE", "2024-03-01", "--mode", "COMPLETE"],
-            env={**os.environ, **shared}, capture_output=True, text=True, timeout=60, check=True,
-        )
-        assert published.stdout.strip()
-        ingested = await read_until(kafka, "ingested", lambda docs: len({d["ab"]["ab_id"] for d in docs}) >= ABS,
-                                    timeout_seconds=420, settle_seconds=2)
-        token = subprocess.run(
-            [PHOENIX, "token", "create", "--scope", "read", "--scope", "download"],
-            env={**os.environ, **shared, **host_env(hosts, "portal")}, capture_output=True, text=True, timeout=60,
-            check=True,
-        ).stdout.strip().splitlines()[-1]
-        downloads = _download_every_product(f"http://127.0.0.1:{portal_port}", token)
+        portal_url = portal.wait_for_log("portal=", 60).split("portal=", 1)[1].strip()
+        _phoenix(portal_host, site.env, "request", "UVES_ECHELLE", "2024-03-01", "--mode", "COMPLETE")
+        ingested = await read_until(site.kafka, "ingested", lambda docs: len({d["ab"]["ab_id"] for d in docs}) >= ABS,
+                                    timeout_seconds=600, settle_seconds=2)
+        token = _phoenix(portal_host, site.env, "token", "create", "--scope", "read", "--scope", "download")
+        downloads = _download_every_product(portal_url, token)
     finally:
-        codes = [service.stop() for service in services] + [portal.stop(), archive_server.stop()]
+        codes = [service.stop() for service in services]
+        portal.stop()
+    assert site.isolated or not netns.available(), "hosts get network namespaces wherever the machine allows"
     states = {d["ab"]["raw_type"]: (d["state"], d["reason"]) for d in ingested}
     assert {state for state, _ in states.values()} == {"INGESTED"}, states
     assert len(downloads) >= 2, "the two science spectra download from the portal"
     for content, sha256 in downloads:
         assert content.startswith(b"SIMPLE") and hashlib.sha256(content).hexdigest() == sha256
-    assert codes[: len(SERVICES)] == [0] * len(SERVICES)
-    for name in [*SERVICES, "portal"]:
-        assert fits_files(hosts / name) == [], f"{name}'s host keeps no FITS file"
+    assert codes == [0] * len(SERVICES), "every service stopped cleanly"
+    for host in site.hosts.values():
+        assert fits_files(host.root) == [], f"{host.name}'s host keeps no FITS file"
+
+
+def _phoenix(host: Host, env: dict[str, str], *args: str) -> str:
+    """A `phoenix` command run on `host`; its last output line."""
+    result = subprocess.run([*host.prefix, PHOENIX, *args], env={**os.environ, **env, **host.env},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
 
 
 def _download_every_product(url: str, token: str) -> list[tuple[bytes, str]]:

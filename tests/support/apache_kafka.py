@@ -34,10 +34,13 @@ class SaslUser:
 
 class ApacheKafka(KafkaBroker):
     """One KRaft node in `work_dir`; with `sasl_users`, a SASL_PLAINTEXT listener (mechanism
-    PLAIN) at `sasl_bootstrap_servers` accepts those users."""
+    PLAIN) at `sasl_bootstrap_servers` accepts those users. `host` and `namespace` (an `ip netns
+    exec` command prefix) put it in a network namespace the test made."""
 
-    def __init__(self, work_dir: Path, *, sasl_users: tuple[SaslUser, ...] = ()) -> None:
-        super().__init__(work_dir)
+    def __init__(self, work_dir: Path, *, sasl_users: tuple[SaslUser, ...] = (), host: str = "127.0.0.1",
+                 namespace: tuple[str, ...] = ()) -> None:
+        super().__init__(work_dir, host=host)
+        self.namespace = namespace
         self.sasl_users = sasl_users
         self.sasl_port = free_port() if sasl_users else None
 
@@ -45,7 +48,10 @@ class ApacheKafka(KafkaBroker):
     def sasl_bootstrap_servers(self) -> str:
         if not self.sasl_users:
             raise ValueError("this broker was started without SASL users")
-        return f"127.0.0.1:{self.sasl_port}"
+        return f"{self.host}:{self.sasl_port}"
+
+    def _java_command(self, java: str, libs: Path, main_class: str, *args: str) -> list[str]:
+        return [*self.namespace, *super()._java_command(java, libs, main_class, *args)]
 
     def listeners(self) -> dict[str, int]:
         listeners = super().listeners()

@@ -85,9 +85,13 @@ def child_pids(parent_pid: int) -> list[int]:
 
 
 class PostgresServer(ServerProcess):
-    """One PostgreSQL cluster with database `phoenix_test`, trust authentication, TCP on 127.0.0.1."""
+    """One PostgreSQL cluster with database `phoenix_test`, trust authentication, TCP on `host`
+    (127.0.0.1, or an address of a network namespace the test made, entered with `namespace`:
+    the `ip netns exec` command prefix)."""
 
-    def __init__(self, database: str = DATABASE) -> None:
+    def __init__(self, database: str = DATABASE, *, host: str = "127.0.0.1", namespace: tuple[str, ...] = ()) -> None:
+        self.host = host
+        self.namespace = namespace
         self.bindir = postgres_bindir()
         self.user = server_user()
         self.database = database
@@ -102,7 +106,7 @@ class PostgresServer(ServerProcess):
     @property
     def url(self) -> str:
         """SQLAlchemy URL (psycopg 3 driver) of the test database."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{self.database}"
+        return f"postgresql+psycopg://postgres@{self.host}:{self.port}/{self.database}"
 
     @property
     def conninfo(self) -> str:
@@ -115,6 +119,8 @@ class PostgresServer(ServerProcess):
         first_start = not (self.data_dir / "PG_VERSION").exists()
         if first_start:
             self._initdb()
+            if self.host != "127.0.0.1":
+                self._trust_the_test_network()
         self._launch()
         self._wait_until_accepting(timeout_seconds)
         if first_start:
@@ -187,16 +193,30 @@ class PostgresServer(ServerProcess):
             timeout_seconds=120,
         )
 
+    def _trust_the_test_network(self) -> None:
+        """initdb trusts loopback only; a server in a test's namespace trusts its /24 too."""
+        subnet = ".".join(self.host.split(".")[:3]) + ".0/24"
+        with open(self.data_dir / "pg_hba.conf", "a") as hba:
+            hba.write(f"host all all {subnet} trust\n")
+
     def _launch(self) -> None:
         settings = {
             **SERVER_SETTINGS,
-            "listen_addresses": "127.0.0.1",
+            "listen_addresses": self.host,
             "port": str(self.port),
             "unix_socket_directories": str(self.work_dir),
         }
         command = [str(self.bindir / "postgres"), "-D", str(self.data_dir)]
         for name, value in settings.items():
             command += ["-c", f"{name}={value}"]
+        options = self._user_options()
+        if self.namespace and self.user is not None:
+            # Entering a namespace needs root, so the server user is taken on inside it.
+            command = [*self.namespace, "setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}",
+                       "--clear-groups", "--", *command]
+            options = {"env": self._server_env()}
+        elif self.namespace:
+            command = [*self.namespace, *command]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 command,
@@ -205,7 +225,7 @@ class PostgresServer(ServerProcess):
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                **self._user_options(),
+                **options,
             )
 
     def _wait_until_accepting(self, timeout_seconds: float) -> None:
@@ -223,7 +243,7 @@ class PostgresServer(ServerProcess):
                 time.sleep(0.1)
         self.kill()
         raise PostgresStartError(
-            f"PostgreSQL did not accept connections on 127.0.0.1:{self.port} within {timeout_seconds} s; "
+            f"PostgreSQL did not accept connections on {self.host}:{self.port} within {timeout_seconds} s; "
             f"log {self.log_path}:\n{self.log_tail()}"
         )
 
@@ -232,4 +252,4 @@ class PostgresServer(ServerProcess):
             connection.execute(f'CREATE DATABASE "{self.database}"')
 
     def _conninfo(self, database: str) -> str:
-        return f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
+        return f"host={self.host} port={self.port} user=postgres dbname={database}"

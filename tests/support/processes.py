@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,10 +14,11 @@ __all__ = ["PHOENIX", "ServiceProcess", "running_portal"]
 
 
 class ServiceProcess(ChildProcess):
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path, label: str | None = None) -> None:
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path, label: str | None = None,
+                 prefix: Sequence[str] = ()) -> None:
         self.label = label or name.replace(":", "_").replace(".", "_")
         # PYTHONPATH lets `phoenix service tests.support.specs:NAME` import test specs.
-        super().__init__(["service", name], {"PYTHONPATH": REPO_ROOT, **env}, log_dir / f"{self.label}.log")
+        super().__init__(["service", name], {"PYTHONPATH": REPO_ROOT, **env}, log_dir / f"{self.label}.log", prefix)
 
     def wait_for_log(self, text: str, timeout_seconds: float) -> str:
         try:

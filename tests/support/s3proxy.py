@@ -39,16 +39,17 @@ def s3proxy_jar() -> Path:
 
 
 class S3Proxy(ServerProcess):
-    """One s3proxy on `host` (127.0.0.1, or an address of a network namespace the test made)."""
+    """One s3proxy on `host` (127.0.0.1, or an address of a network namespace the test made,
+    entered with `namespace`: the `ip netns exec` command prefix)."""
 
     def __init__(self, work_dir: Path, *, host: str = "127.0.0.1", port: int | None = None,
-                 command_prefix: tuple[str, ...] = ()) -> None:
+                 namespace: tuple[str, ...] = ()) -> None:
         self.jar = s3proxy_jar()
         self.java = java_binary()
         self.work_dir = work_dir
         self.host = host
         self.port = port or free_ports(1)[0]
-        self.command_prefix = command_prefix
+        self.namespace = namespace
         self.objects_dir = work_dir / "objects"
         self.log_path = work_dir / "s3proxy.log"
         self.config_path = work_dir / "s3proxy.properties"
@@ -79,7 +80,7 @@ class S3Proxy(ServerProcess):
             raise RuntimeError(f"s3proxy at {self.endpoint_url} is already running")
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [*self.command_prefix, self.java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", str(self.jar),
+                [*self.namespace, self.java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", str(self.jar),
                  "--properties", str(self.config_path)],
                 cwd=self.work_dir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,

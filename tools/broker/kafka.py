@@ -130,14 +130,16 @@ def new_cluster_id() -> str:
 
 
 class KafkaBroker:
-    """One KRaft node on 127.0.0.1 whose files live in `folder`.
+    """One KRaft node on `host` (127.0.0.1 unless a test puts it elsewhere) whose files live in `folder`.
 
     `folder/log/` holds the message log, `folder/server.properties` the configuration;
     the JVM's own output goes to `output` (default `folder/kafka.log`). Ports are chosen
     once per object, so `restart()` comes back at the same address.
     """
 
-    def __init__(self, folder: Path, port: int | None = None, output: Path | None = None, heap: str = HEAP) -> None:
+    def __init__(self, folder: Path, port: int | None = None, output: Path | None = None, heap: str = HEAP,
+                 host: str = "127.0.0.1") -> None:
+        self.host = host
         self.folder = folder
         self.log_dir = folder / "log"
         self.log_path = output or folder / "kafka.log"
@@ -150,7 +152,7 @@ class KafkaBroker:
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -163,7 +165,7 @@ class KafkaBroker:
         java, libs = java_binary(), kafka_libs()
         self.folder.mkdir(parents=True, exist_ok=True)
         self._wait_for_previous_broker()
-        if port_accepts("127.0.0.1", self.port):
+        if port_accepts(self.host, self.port):
             raise ConfigError(f"port {self.port} is already in use: choose another with --port")
         self.config_path.write_text("".join(f"{key}={value}\n" for key, value in self.properties().items()))
         self.log4j_path.write_text(LOG4J2_PROPERTIES)
@@ -174,7 +176,7 @@ class KafkaBroker:
                                    self.log_path, cwd=self.folder)
         self.pid_path.write_text(str(self.process.pid))
         deadline = time.monotonic() + timeout_seconds
-        self._wait_until(deadline, "start", lambda: self._started(log_offset) and port_accepts("127.0.0.1", self.port))
+        self._wait_until(deadline, "start", lambda: self._started(log_offset) and port_accepts(self.host, self.port))
         # Kafka answers metadata before its group coordinator has loaded the committed
         # offsets; an OffsetFetch in that gap returns no offset at all rather than an error.
         self._wait_until(deadline, "load committed offsets", lambda: self._offsets_loaded(log_offset))
@@ -219,11 +221,11 @@ class KafkaBroker:
         return {
             "process.roles": "broker,controller",
             "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "controller.quorum.voters": f"1@{self.host}:{self.controller_port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listeners": ",".join(f"{name}://127.0.0.1:{port}" for name, port in listeners.items()),
-            "advertised.listeners": ",".join(f"{name}://127.0.0.1:{port}" for name, port in advertised.items()),
+            "listeners": ",".join(f"{name}://{self.host}:{port}" for name, port in listeners.items()),
+            "advertised.listeners": ",".join(f"{name}://{self.host}:{port}" for name, port in advertised.items()),
             "listener.security.protocol.map": ",".join(
                 f"{name}:{'PLAINTEXT' if name == 'CONTROLLER' else name}" for name in listeners
             ),
