@@ -313,8 +313,8 @@ def _s3_backend(bucket: str, prefix: str, settings: StorageSettings) -> S3Store:
             "timeout": "120s",
         },
         # Rides out a store restart (about 20 s) inside one handler attempt.
-        retry_config={"max_retries": 12, "retry_timeout": timedelta(seconds=60),
-                      "backoff": {"init_backoff": timedelta(milliseconds=200), "max_backoff": timedelta(seconds=8),
+        retry_config={"max_retries": 50, "retry_timeout": timedelta(seconds=60),
+                      "backoff": {"init_backoff": timedelta(milliseconds=500), "max_backoff": timedelta(seconds=8),
                                   "base": 2}},
     )
 
