@@ -1,4 +1,5 @@
-"""Scenarios 3 and 4: Apache Kafka stopped for 20 s during processing; PostgreSQL down for 20 s during ingestion."""
+"""Scenarios 3 and 4: Apache Kafka stopped for 20 s during processing; PostgreSQL down for 20 s during ingestion;
+and the S3 file store (s3proxy) stopped for 20 s while recipes run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import time
 import pytest
 
 from tests.faults.conftest import NIGHT, ChainFactory
-from tests.faults.harness import Chain
+from tests.faults.harness import Chain, Invariants
+from tests.support.fixtures import S3_BUCKET, new_s3proxy
+from tests.support.servers import ServerProcess
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(360)]
 
@@ -29,14 +32,7 @@ def _recipe_started(chain: Chain) -> bool:
 async def test_kafka_stopped_for_20_s_during_processing(chain_factory: ChainFactory, apache_kafka_factory) -> None:
     kafka = apache_kafka_factory()
     with chain_factory(bootstrap_servers=kafka.bootstrap_servers) as chain:
-        chain.start_all()
-        await chain.publish(NIGHT)
-        await _until(lambda: _recipe_started(chain))
-        kafka.stop()
-        await asyncio.sleep(OUTAGE_SECONDS)
-        kafka.start()
-        await chain.wait_settled(240)
-        found = await chain.check(f"3 Kafka stopped {OUTAGE_SECONDS} s")
+        found = await _stopped_while_recipes_run(chain, kafka, f"3 Kafka stopped {OUTAGE_SECONDS} s")
     assert found.states["INGESTED"] >= 1
 
 
@@ -62,3 +58,23 @@ async def test_postgres_down_for_20_s_during_ingestion(chain_factory: ChainFacto
         await chain.wait_settled(240)
         found = await chain.check(f"4 PostgreSQL down {OUTAGE_SECONDS} s during ingestion")
     assert found.states["INGESTED"] >= 1
+
+
+@pytest.mark.timeout(600)
+async def test_s3_store_stopped_for_20_s_mid_night(chain_factory: ChainFactory, tmp_path) -> None:
+    s3 = new_s3proxy(tmp_path / "s3")
+    with s3, chain_factory(extra_env=s3.environment(S3_BUCKET)) as chain:
+        found = await _stopped_while_recipes_run(chain, s3, f"S3 store stopped {OUTAGE_SECONDS} s mid-night")
+    assert found.states["INGESTED"] >= 1
+
+
+async def _stopped_while_recipes_run(chain: Chain, server: ServerProcess, scenario: str) -> Invariants:
+    """A night published, `server` stopped for the outage once a recipe runs, then the invariant."""
+    chain.start_all()
+    await chain.publish(NIGHT)
+    await _until(lambda: _recipe_started(chain))
+    server.stop()
+    await asyncio.sleep(OUTAGE_SECONDS)
+    server.start()
+    await chain.wait_settled(240)
+    return await chain.check(scenario)
