@@ -134,7 +134,8 @@ def table() -> str:
          + parsed_rows("fetcher", load("fetcher"), _fetcher_row)),
         ("Portal — `bench/portal.py`",
          parsed_rows("portal", load("portal"),
-                     lambda f: (f"cone search over {f['rows']:,.0f} products, {f['label']}",
+                     lambda f: (f"cone search over {f['rows']:,.0f} products, {f['label']}" if "rows" in f
+                                else f"page {f['label'].split(' ', 1)[1]} over 100,000 products, {f['label'].split(' ')[0]}",
                                 f"median {f['median_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms", "", ""))),
         ("Simulator — `bench/simulate.py`", simulate_rows(load("simulate"))),
     ]
