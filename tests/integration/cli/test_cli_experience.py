@@ -52,6 +52,9 @@ def cpu_seconds_of(command) -> tuple[subprocess.CompletedProcess[str], float]:
     (("token", "create", "--scope", "read", "--expires-days", "0"), "argument --expires-days: 0 days"),
     (("token", "create", "--scope", "root"), "argument --scope: invalid choice: 'root'"),
     (("abs", "UVES_ECHELLE", "2015-02-30", "--archive", "."), "2015-02-30"),
+    (("run", "UVES_ECHELLE", "2015-13-45", "--archive", "."), "argument night: '2015-13-45' is not a night"),
+    (("run", "UVES_ECHELLE", "2015-02-23", "--to", "2015-02-20", "--archive", "."), "argument --to: 2015-02-20"),
+    (("run", "UVES_ECHELLE", "2015-02-23", "--mode", "FAST", "--archive", "."), "argument --mode: 'FAST'"),
     (("no-such-command",), "invalid choice: 'no-such-command'"),
 ])
 def test_a_bad_argument_is_one_line_naming_it(tmp_path: Path, args: tuple[str, ...], named: str) -> None:
@@ -135,7 +138,7 @@ def test_every_command_module_is_named_like_a_command_it_registers() -> None:
 
 
 def test_run_writes_a_progress_line_every_few_seconds_off_a_terminal() -> None:
-    from tools.run.cli import ProgressLines
+    from tools.run.command import ProgressLines
     from tools.run.progress import Progress
 
     lines: list[str] = []
@@ -152,7 +155,7 @@ def test_run_writes_a_progress_line_every_few_seconds_off_a_terminal() -> None:
 def test_run_summary_keeps_every_id_whole_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     from rich.console import Console
 
-    from tools.run.cli import _report
+    from tools.run.command import _report
 
     ab_id = "UVES_ECHELLE.2015-02-23.SCI_POINT_BLUE.0001.with-a-long-suffix-to-force-wrapping"
     products = ["PHX.2026-12-07T15:00:00.000.1", "PHX.2026-12-07T15:00:00.000.2"]
