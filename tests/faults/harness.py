@@ -133,6 +133,11 @@ class Chain:
     def replicas(self) -> dict[str, list[ChildProcess]]:
         return self.supervisor.replicas
 
+    @property
+    def env(self) -> dict[str, str]:
+        """What a client of this chain (a `phoenix` command) needs: broker, topics, database, store."""
+        return self.supervisor.env
+
     def start(self, name: str, replicas: int = 1, env: dict[str, str] | None = None, wait: bool = True) -> None:
         self.supervisor.start(name, replicas, env, "consuming" if wait else None)
 
