@@ -16,7 +16,7 @@ from services.processor.science import SdpProduct, convert_science_products, rea
 from services.processor.sdp import load_sdp_rules
 from shared.contracts import AssociationBlock, ProcessingMode, RawFrame
 from tests.integration.simulator.chain import RecipeRun, run_cascade
-from tests.integration.simulator.measure import Spectrum, measure_rv
+from tests.integration.simulator.measure import SCIENCE_RESOLVING_POWER, Spectrum, measure_rv
 from tests.unit.processor.test_sdp import COLUMNS as COLUMN_UCD_UTYPE  # the reference tables, written out once
 from tests.unit.processor.test_sdp import EXTENSION_KEYWORDS as EXTENSION
 from tools.simulator.plan import night_plan
@@ -175,7 +175,7 @@ def test_sdp_product_passes_the_independent_check(sdp_products, arm):
     assert primary["RA"] == pytest.approx(truth["ra_deg"]) and primary["DEC"] == pytest.approx(truth["dec_deg"])
     assert primary["EXPTIME"] == truth["exptime_s"]
     assert primary["ASSON1"] == product.preview_path.name and product.preview_path.is_file()
-    assert 30_000 < primary["SPEC_RES"] < 50_000 and primary["LAMNLIN"] >= 300
+    assert 40_000 < primary["SPEC_RES"] < 95_000 and primary["LAMNLIN"] >= 300  # arcs through 0.4"/0.8"
     assert primary["PROCSOFT"].startswith("uves/")
 
 
@@ -197,7 +197,7 @@ def test_sdp_wavelengths_give_back_the_injected_radial_velocity(sdp_products, ar
     primary, wave, flux, err, _ = sdp_table(product)
     spectrum = Spectrum(wave_angstrom=wave * 10.0, flux=flux, error=err)  # flagged pixels have ERR = 0: fits skip them
     rv, rv_error, used = measure_rv(
-        spectrum, truth["lines_rest_air_angstrom"], truth["line_depths"], truth["rv_kms"], primary["SPEC_RES"]
+        spectrum, truth["lines_rest_air_angstrom"], truth["line_depths"], truth["rv_kms"], SCIENCE_RESOLVING_POWER
     )
     assert used > 50
     assert abs(rv - truth["rv_kms"]) < 0.1, f"{arm}: RV {rv:.4f} ± {rv_error:.4f} vs truth {truth['rv_kms']}"

@@ -91,6 +91,10 @@ def _numeric_jacobian(wave: np.ndarray, params: np.ndarray, pivot: float) -> np.
     return np.stack(columns, axis=1)
 
 
+SCIENCE_RESOLVING_POWER = 45_000.0
+"""Science frames go through the 1.0" slit: narrower arcs give SPEC_RES above this (about 57-77 k)."""
+
+
 def measure_rv(
     spectrum: Spectrum,
     rest_lines: list[float],

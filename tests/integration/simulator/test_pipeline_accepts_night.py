@@ -13,6 +13,7 @@ import pytest
 from astropy.io import fits
 
 from tests.integration.simulator.chain import RecipeRun, run_cascade
+from tests.integration.simulator.measure import SCIENCE_RESOLVING_POWER as RESOLVING_POWER
 from tests.integration.simulator.measure import measure_rv, measure_snr, read_merged
 from tools.simulator.geometry import instrument_format
 from tools.simulator.instrument import parse_setting
@@ -24,7 +25,6 @@ pytestmark = [pytest.mark.esorex, pytest.mark.slow]
 
 ARM_CHIPS = {"blue": ("BLUE",), "red": ("REDL", "REDU")}
 SETTING = {"blue": "blue390", "red": "red580"}
-RESOLVING_POWER = 45_000.0  # science through the 1.0" slit
 
 
 @pytest.fixture(scope="session")
