@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.errors import ConfigError
 from tools.simulator.detector import COSMIC_RATE_PER_CM2_PER_S, PIXEL_SIZE_CM, SATURATION_ADU, image_hdu
 from tools.simulator.giraffe_headers import Detector, GiraffeExposure, GiraffeKind, Setup, giraffe_header
-from tools.simulator.uves import NightResult, _publish, _staging_folder
+from tools.simulator.output import NightResult, publish, staging_folder
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +104,14 @@ def simulate_giraffe_night(plan: GiraffeNight, out: Path, detector: Detector | N
     """Render the night into `out`; on any failure nothing is left in `out`."""
     detector, setup = detector or Detector(), setup or Setup()
     names: list[str] = []
-    with _staging_folder(out) as staging:
+    with staging_folder(out) as staging:
         for index, exposure in enumerate(schedule(plan)):
             rng = np.random.default_rng([plan.seed, 19, index])
             raw = read_out(expected_electrons(exposure, detector, rng), exposure, detector, rng)
             header = giraffe_header(exposure, detector, setup)
             fits.HDUList([image_hdu(raw, header, primary=True)]).writeto(staging / exposure.arcfile)
             names.append(exposure.arcfile)
-        _publish(staging, out)
+        publish(staging, out)
     log.info("simulated %d GIRAFFE raw frames of night %s into %s", len(names), plan.night, out)
     return NightResult(folder=out, raw_files=names, truth_files=[])
 

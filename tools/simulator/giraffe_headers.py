@@ -11,19 +11,12 @@ Values are of the kind the instrument writes, not copied from a real header.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 from astropy.io import fits
-from astropy.time import Time
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.simulator.headers import (
-    CALIBRATION_PROGRAMME,
-    PARANAL_ELEVATION_M,
-    PARANAL_LATITUDE_DEG,
-    PARANAL_LONGITUDE_DEG,
-)
+from tools.simulator.observation import Dpr, Observation, add_pointing, add_programme, add_site, add_template
 
 
 class GiraffeKind(StrEnum):
@@ -35,7 +28,7 @@ class GiraffeKind(StrEnum):
 
 
 # (DPR CATG, DPR TYPE, DPR TECH, template) per kind, as giraf.oca classifies them.
-DPR: dict[GiraffeKind, tuple[str, str, str, str]] = {
+DPR: dict[GiraffeKind, Dpr] = {
     GiraffeKind.BIAS: ("CALIB", "BIAS", "IMAGE", "GIRAF_gen_cal_Bias"),
     GiraffeKind.DARK: ("CALIB", "DARK", "IMAGE", "GIRAF_gen_cal_Dark"),
     GiraffeKind.FLAT: ("CALIB", "FLAT,LAMP", "MOS", "GIRAF_spec_cal_Flat"),
@@ -81,77 +74,34 @@ class Setup(BaseModel):
     wlen_nm: float = 665.0
 
 
-class GiraffeExposure(BaseModel):
+class GiraffeExposure(Observation):
     """One raw frame: kind, timing, target, and the template it belongs to."""
 
-    model_config = ConfigDict(frozen=True)
-
     kind: GiraffeKind
-    start: datetime = Field(description="shutter open, UTC, naive")
-    exptime_s: float = Field(ge=0)
-    object_name: str
-    ra_deg: float = 0.0
-    dec_deg: float = 0.0
-    programme: str = CALIBRATION_PROGRAMME
-    obs_id: int
-    template_start: datetime
-    template_exposure_number: int = 1
-    template_exposures: int = 1
 
     @property
     def arcfile(self) -> str:
         return f"GIRAF.{self.start.isoformat(timespec='milliseconds')}.fits"
-
-    @property
-    def mjd_obs(self) -> float:
-        return float(Time(self.start, scale="utc").mjd)
 
 
 def giraffe_header(exposure: GiraffeExposure, detector: Detector, setup: Setup) -> fits.Header:
     """The primary header of a GIRAFFE raw frame (one image, in the primary HDU)."""
     header = fits.Header()
     _add_observation(header, exposure)
-    _add_telescope(header)
+    add_site(header)
     _add_instrument(header, exposure, setup)
     _add_detector(header, exposure, detector)
     return header
 
 
 def _add_observation(header: fits.Header, exposure: GiraffeExposure) -> None:
-    end = exposure.start + timedelta(seconds=exposure.exptime_s)
-    catg, dpr_type, tech, template = DPR[exposure.kind]
-    header["ORIGIN"] = ("ESO", "European Southern Observatory")
-    header["DATE"] = (end.isoformat(timespec="seconds"), "date this file was written")
-    header["TELESCOP"] = ("ESO-VLT-U2", "ESO telescope designation")
-    header["INSTRUME"] = ("GIRAFFE", "instrument used")
-    header["OBJECT"] = (exposure.object_name, "original target")
-    header["RA"] = (round(exposure.ra_deg, 6), "pointing right ascension (J2000) [deg]")
-    header["DEC"] = (round(exposure.dec_deg, 6), "pointing declination (J2000) [deg]")
-    header["EQUINOX"] = (2000.0, "standard FK5 (years)")
-    header["RADECSYS"] = ("FK5", "coordinate reference frame")
-    header["EXPTIME"] = (exposure.exptime_s, "integration time [s]")
-    header["MJD-OBS"] = (round(exposure.mjd_obs, 8), "observation start")
-    header["DATE-OBS"] = (exposure.start.isoformat(timespec="milliseconds"), "observing date")
+    dpr = DPR[exposure.kind]
+    catg, template = dpr[0], dpr[3]
+    add_pointing(header, exposure, "GIRAFFE")
     header["ARCFILE"] = (exposure.arcfile, "archive file name")
     header["ORIGFILE"] = (f"GIRAF_{exposure.kind.value.upper()}_{exposure.start:%j_%H%M%S}.fits", "original file name")
-    header["HIERARCH ESO OBS NAME"] = ("Calibration" if catg == "CALIB" else exposure.object_name, "OB name")
-    header["HIERARCH ESO OBS ID"] = (exposure.obs_id, "observation block ID")
-    header["HIERARCH ESO OBS PROG ID"] = (exposure.programme, "ESO program identification")
-    header["HIERARCH ESO OBS TARG NAME"] = (exposure.object_name, "OB target name")
-    header["HIERARCH ESO TPL ID"] = (template, "template signature ID")
-    header["HIERARCH ESO TPL NAME"] = (template.replace("_", " "), "template name")
-    header["HIERARCH ESO TPL START"] = (exposure.template_start.isoformat(timespec="seconds"), "TPL start time")
-    header["HIERARCH ESO TPL EXPNO"] = (exposure.template_exposure_number, "exposure number within template")
-    header["HIERARCH ESO TPL NEXP"] = (exposure.template_exposures, "number of exposures within template")
-    header["HIERARCH ESO DPR CATG"] = (catg, "observation category")
-    header["HIERARCH ESO DPR TYPE"] = (dpr_type, "observation type")
-    header["HIERARCH ESO DPR TECH"] = (tech, "observation technique")
-
-
-def _add_telescope(header: fits.Header) -> None:
-    header["HIERARCH ESO TEL GEOLAT"] = (PARANAL_LATITUDE_DEG, "latitude [deg]")
-    header["HIERARCH ESO TEL GEOLON"] = (PARANAL_LONGITUDE_DEG, "longitude [deg]")
-    header["HIERARCH ESO TEL GEOELEV"] = (PARANAL_ELEVATION_M, "elevation above sea level [m]")
+    add_programme(header, exposure, "Calibration" if catg == "CALIB" else exposure.object_name)
+    add_template(header, exposure, template, template.replace("_", " "), dpr)
 
 
 def _add_instrument(header: fits.Header, exposure: GiraffeExposure, setup: Setup) -> None:

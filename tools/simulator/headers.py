@@ -7,26 +7,29 @@ frames classify as BIAS_BLUE, ARC_LAMP_FORM_RED, SCI_POINT_BLUE and so on.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 from astropy.io import fits
 from astropy.time import Time
-from pydantic import BaseModel, ConfigDict, Field
 
 from tools.simulator.instrument import Arm, Chip, Setting
+from tools.simulator.observation import (
+    PARANAL_LONGITUDE_DEG,
+    Dpr,
+    Observation,
+    add_pointing,
+    add_programme,
+    add_site,
+    add_template,
+)
 
 # Values as real UVES raw frames carry them (seen in the headers of ESO's real UVES products,
 # ../shared/reference/eso-real/mnlup_r.*: they keep the raw frame's keywords).
-PARANAL_LATITUDE_DEG = -24.6272
-PARANAL_LONGITUDE_DEG = -70.4048
 READ_SPEED = "1pt/50kHz/lg"
 """DET.READ.SPEED: real frames write `<ports>pt/<pixel rate>/<gain>` ('1pt/50kHz/hg'); low gain here,
 as the simulated chips' gains and DET.READ.CLOCK say."""
 CAMERA_TEMPERATURES_C = {1: 13.7, 2: 13.4, 31: 15.1}
 """INS.TEMPi.MEAN the pipeline reads: blue camera, red camera, iodine cell; real frames carry all three."""
-PARANAL_ELEVATION_M = 2648.0
-CALIBRATION_PROGRAMME = "60.A-9022(C)"
 
 
 class FrameKind(StrEnum):
@@ -39,7 +42,7 @@ class FrameKind(StrEnum):
 
 
 # (DPR CATG, DPR TYPE, DPR TECH, template name part) per kind.
-DPR: dict[FrameKind, tuple[str, str, str, str]] = {
+DPR: dict[FrameKind, Dpr] = {
     FrameKind.BIAS: ("CALIB", "BIAS", "IMAGE", "cal_bias"),
     FrameKind.FORMAT_CHECK: ("CALIB", "LAMP,FMTCHK", "ECHELLE", "cal_fmtchk"),
     FrameKind.ORDER_DEFINITION: ("CALIB", "LAMP,ORDERDEF", "ECHELLE", "cal_orderdef"),
@@ -61,23 +64,11 @@ LAMP_NAME: dict[FrameKind, str] = {
 }
 
 
-class Exposure(BaseModel):
+class Exposure(Observation):
     """What one raw frame is: kind, setting, timing, target and the OB/template it belongs to."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: FrameKind
     setting: Setting
-    start: datetime = Field(description="shutter open, UTC, naive")
-    exptime_s: float = Field(ge=0)
-    object_name: str
-    ra_deg: float = 0.0
-    dec_deg: float = 0.0
-    programme: str = CALIBRATION_PROGRAMME
-    obs_id: int
-    template_start: datetime
-    template_exposure_number: int = 1
-    template_exposures: int = 1
     slit_width_arcsec: float = 1.0
     airmass: float = 1.0
     seeing_arcsec: float = 0.8
@@ -85,10 +76,6 @@ class Exposure(BaseModel):
     @property
     def arcfile(self) -> str:
         return f"UVES.{self.start.isoformat(timespec='milliseconds')}.fits"
-
-    @property
-    def mjd_obs(self) -> float:
-        return float(Time(self.start, scale="utc").mjd)
 
 
 def primary_header(exposure: Exposure) -> fits.Header:
@@ -139,56 +126,27 @@ def _add_output(header: fits.Header, chip: Chip, setting: Setting, output: int) 
 
 
 def _add_observation(header: fits.Header, exposure: Exposure) -> None:
-    end = exposure.start + timedelta(seconds=exposure.exptime_s)
     midnight = exposure.start.replace(hour=0, minute=0, second=0, microsecond=0)
-    header["ORIGIN"] = ("ESO", "European Southern Observatory")
-    header["DATE"] = (end.isoformat(timespec="seconds"), "date this file was written")
-    header["TELESCOP"] = ("ESO-VLT-U2", "ESO telescope designation")
-    header["INSTRUME"] = ("UVES", "instrument used")
-    header["OBJECT"] = (exposure.object_name, "original target")
-    header["RA"] = (round(exposure.ra_deg, 6), "pointing right ascension (J2000) [deg]")
-    header["DEC"] = (round(exposure.dec_deg, 6), "pointing declination (J2000) [deg]")
-    header["EQUINOX"] = (2000.0, "standard FK5 (years)")
-    header["RADECSYS"] = ("FK5", "coordinate reference frame")
-    header["EXPTIME"] = (exposure.exptime_s, "integration time [s]")
-    header["MJD-OBS"] = (round(exposure.mjd_obs, 8), "observation start")
-    header["DATE-OBS"] = (exposure.start.isoformat(timespec="milliseconds"), "observing date")
+    add_pointing(header, exposure, "UVES")
     header["UTC"] = (round((exposure.start - midnight).total_seconds(), 3), "UTC at start [s]")
     header["LST"] = (round(_local_sidereal_seconds(exposure), 3), "LST at start [s]")
     header["PI-COI"] = ("UNKNOWN" if exposure.kind is not FrameKind.SCIENCE else "Phoenix, S.", "PI-COI name")
     header["OBSERVER"] = ("UNKNOWN", "name of observer")
     header["ARCFILE"] = (exposure.arcfile, "archive file name")
     header["ORIGFILE"] = (exposure.arcfile, "original file name")
-    catg, dpr_type, tech, template = DPR[exposure.kind]
+    dpr = DPR[exposure.kind]
+    catg, template = dpr[0], dpr[3]
     arm = exposure.setting.arm.value
-    header["HIERARCH ESO OBS NAME"] = (
-        f"{exposure.object_name}_{arm}" if catg == "SCIENCE" else "Calibration",
-        "OB name",
-    )
-    header["HIERARCH ESO OBS ID"] = (exposure.obs_id, "observation block ID")
-    header["HIERARCH ESO OBS PROG ID"] = (exposure.programme, "ESO program identification")
-    header["HIERARCH ESO OBS TARG NAME"] = (exposure.object_name, "OB target name")
+    add_programme(header, exposure, f"{exposure.object_name}_{arm}" if catg == "SCIENCE" else "Calibration")
     header["HIERARCH ESO OBS START"] = (
         exposure.template_start.isoformat(timespec="seconds"),
         "OB start time",
     )
-    header["HIERARCH ESO TPL ID"] = (f"UVES_{arm}_{template}", "template signature ID")
-    header["HIERARCH ESO TPL NAME"] = (f"UVES {arm} {template.replace('_', ' ')}", "template name")
-    header["HIERARCH ESO TPL START"] = (
-        exposure.template_start.isoformat(timespec="seconds"),
-        "TPL start time",
-    )
-    header["HIERARCH ESO TPL EXPNO"] = (exposure.template_exposure_number, "exposure number within template")
-    header["HIERARCH ESO TPL NEXP"] = (exposure.template_exposures, "number of exposures within template")
-    header["HIERARCH ESO DPR CATG"] = (catg, "observation category")
-    header["HIERARCH ESO DPR TYPE"] = (dpr_type, "observation type")
-    header["HIERARCH ESO DPR TECH"] = (tech, "observation technique")
+    add_template(header, exposure, f"UVES_{arm}_{template}", f"UVES {arm} {template.replace('_', ' ')}", dpr)
 
 
 def _add_telescope(header: fits.Header, exposure: Exposure) -> None:
-    header["HIERARCH ESO TEL GEOLAT"] = (PARANAL_LATITUDE_DEG, "latitude [deg]")
-    header["HIERARCH ESO TEL GEOLON"] = (PARANAL_LONGITUDE_DEG, "longitude [deg]")
-    header["HIERARCH ESO TEL GEOELEV"] = (PARANAL_ELEVATION_M, "elevation above sea level [m]")
+    add_site(header)
     header["HIERARCH ESO TEL AIRM START"] = (round(exposure.airmass, 3), "airmass at start")
     header["HIERARCH ESO TEL AIRM END"] = (round(exposure.airmass, 3), "airmass at end")
     header["HIERARCH ESO TEL ALT"] = (

@@ -9,8 +9,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ConfigError
-from tools.simulator.headers import PARANAL_LATITUDE_DEG, PARANAL_LONGITUDE_DEG, Exposure, FrameKind
+from tools.simulator.headers import Exposure, FrameKind
 from tools.simulator.instrument import Arm, Setting, parse_setting
+from tools.simulator.observation import PARANAL_LATITUDE_DEG, PARANAL_LONGITUDE_DEG
 from tools.simulator.spectra import STARS, Star
 
 # The simulator renders the post-2004 (two-chip red, CCD-44b) spectral format.

@@ -5,16 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import ConfigError
 from tools.simulator import render
 from tools.simulator.arclamp import lamp_lines
 from tools.simulator.detector import rotated_shape
@@ -22,6 +17,7 @@ from tools.simulator.frames import no_light, raw_file
 from tools.simulator.geometry import night_format, with_slit
 from tools.simulator.headers import SLIT, Exposure, FrameKind
 from tools.simulator.model import SpectralFormat
+from tools.simulator.output import NightResult, publish, staging_folder
 from tools.simulator.plan import NightPlan, PlannedExposure, schedule
 from tools.simulator.render import FWHM_PER_SIGMA
 from tools.simulator.spectra import (
@@ -41,16 +37,6 @@ from tools.simulator.truth import chip_snr, merged_median_snr
 log = logging.getLogger(__name__)
 
 INSTRUMENT = "UVES"
-
-
-class NightResult(BaseModel):
-    """What was written: the folder and the raw file names in time order."""
-
-    model_config = ConfigDict(frozen=True)
-
-    folder: Path
-    raw_files: list[str] = Field(description="ARCFILE names written, in time order")
-    truth_files: list[str] = Field(description="truth JSON names written beside the science frames")
 
 
 def archive_night_folder(root: Path, plan: NightPlan) -> Path:
@@ -76,7 +62,7 @@ def simulate_night(plan: NightPlan, out: Path) -> NightResult:
     formats = {setting: night_format(setting, plan.night, plan.seed) for setting in plan.settings}
     raw_names: list[str] = []
     truth_names: list[str] = []
-    with _staging_folder(out) as staging:
+    with staging_folder(out) as staging:
         for index, item in enumerate(planned):
             rng = np.random.default_rng([plan.seed, 2, index])
             exposure = item.exposure
@@ -87,7 +73,7 @@ def simulate_night(plan: NightPlan, out: Path) -> NightResult:
                 truth_name = exposure.arcfile.removesuffix(".fits") + ".truth.json"
                 (staging / truth_name).write_text(json.dumps(truth, indent=2) + "\n")
                 truth_names.append(truth_name)
-        _publish(staging, out)
+        publish(staging, out)
     log.info("simulated %d raw frames of night %s into %s", len(raw_names), plan.night, out)
     return NightResult(folder=out, raw_files=raw_names, truth_files=truth_names)
 
@@ -236,45 +222,3 @@ def _instrument_sigma_kms(fmt: SpectralFormat, wave: float) -> float | None:
             if best is None or distance < best[0]:
                 best = (distance, sigma)
     return None if best is None else best[1]
-
-
-@contextmanager
-def _staging_folder(out: Path) -> Iterator[Path]:
-    """A temporary folder beside the target (same file system, so the final move is a rename)."""
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
-        staging.chmod(0o777 & ~_umask())
-    except OSError as error:
-        raise ConfigError(f"cannot write the simulated night under {parent}: {error.strerror or error}") from error
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-def _publish(staging: Path, out: Path) -> None:
-    """Move the finished files into `out`; refuse to overwrite frames already there."""
-    names = sorted(path.name for path in staging.iterdir())
-    if out.exists():
-        clashes = [name for name in names if (out / name).exists()]
-        if clashes:
-            raise ConfigError(
-                f"{out} already holds {len(clashes)} of these frames (e.g. {clashes[0]}): choose another folder or seed"
-            )
-        if not os.access(out, os.W_OK):
-            raise ConfigError(f"cannot write into {out}: permission denied")
-        for name in names:
-            os.replace(staging / name, out / name)
-        return
-    try:
-        os.replace(staging, out)
-    except OSError as error:
-        raise ConfigError(f"cannot create {out}: {error.strerror or error}") from error
