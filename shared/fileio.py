@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 
 def fsync_directory(directory: Path) -> None:
@@ -16,17 +19,29 @@ def fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def write_atomically(path: Path, content: bytes | str) -> None:
-    """Write `content` to a temporary file beside `path`, fsync it, rename it into place."""
-    data = content.encode() if isinstance(content, str) else content
+@contextmanager
+def atomic_output(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
+    """A binary file that appears at `path` whole when the block ends without error, else not at all.
+
+    Written beside `path` and renamed into place; `durable` also fsyncs the file and its folder, so
+    it survives a crash once written (a private scratch copy does without).
+    """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+            yield out
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    fsync_directory(path.parent)
+    if durable:
+        fsync_directory(path.parent)
+
+
+def write_atomically(path: Path, content: bytes | str) -> None:
+    """Write `content` to a temporary file beside `path`, fsync it, rename it into place."""
+    with atomic_output(path) as out:
+        out.write(content.encode() if isinstance(content, str) else content)

@@ -45,6 +45,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contracts import StagedFile
 from shared.errors import ConfigError, DataError, TransientError
+from shared.fileio import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -196,14 +197,9 @@ class FileStore:
     async def download(self, file: StagedFile, target: Path) -> Path:
         """A verified local copy of a stored file at `target` (written whole or not at all)."""
         started = time.perf_counter()
-        partial = target.with_name(f".{target.name}.partial")
-        try:
-            with open(partial, "wb") as out:
-                async for chunk in self.verified_chunks(file):
-                    out.write(chunk)
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
+        with atomic_output(target, durable=False) as out:
+            async for chunk in self.verified_chunks(file):
+                out.write(chunk)
         TRANSFER_SECONDS.labels("get").observe(time.perf_counter() - started)
         TRANSFER_BYTES.labels("get").inc(file.size_bytes)
         return target
