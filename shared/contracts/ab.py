@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.contracts.base import Model
+from shared.contracts.base import Event, Model
 
 
 class ProcessingMode(StrEnum):
@@ -108,3 +108,13 @@ class AssociationBlock(Model):
         examples=[["UVES_ECHELLE.2015-02-23.BIAS_BLUE.0a1b2c3d"]],
     )
     parameter_set: str = Field(default="", description="Recipe parameter set name.", examples=["IDP"])
+
+
+class AbEvent(Event):
+    """An event about one AB: keyed by its ab_id, so all of an AB's events stay in order on one partition."""
+
+    ab: AssociationBlock = Field(description="The AB this event is about.")
+
+    @property
+    def partition_key(self) -> str:
+        return self.ab.ab_id

@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.ab import AssociationBlock
-from shared.contracts.base import Event
+from shared.contracts.ab import AbEvent, AssociationBlock
 from shared.contracts.products_ready import Product
 
 
@@ -18,7 +17,7 @@ class Decision(StrEnum):
     REVIEW = "REVIEW"
 
 
-class Certified(Event):
+class Certified(AbEvent):
     topic = "certified"
     schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     ab: AssociationBlock = Field(description="The AB decided on.")
@@ -27,7 +26,3 @@ class Certified(Event):
     reason: str = Field(default="", description="Why, in a sentence.", examples=["all 12 QC parameters scored 0"])
     decided_by: str = Field(default="auto", description="`auto` or the reviewer's name.", examples=["auto"])
     products: list[Product] = Field(default_factory=list, description="Products to ingest when certified.")
-
-    @property
-    def partition_key(self) -> str:
-        return self.ab.ab_id

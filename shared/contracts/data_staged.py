@@ -6,15 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.ab import AssociationBlock
-from shared.contracts.base import Event
+from shared.contracts.ab import AbEvent, AssociationBlock
 
 
-class DataStaged(Event):
+class DataStaged(AbEvent):
     topic = "data-staged"
     schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     ab: AssociationBlock = Field(description="The AB, with the staged location of every file.")
-
-    @property
-    def partition_key(self) -> str:
-        return self.ab.ab_id

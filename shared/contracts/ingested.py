@@ -6,12 +6,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.ab import AssociationBlock
-from shared.contracts.base import Event
+from shared.contracts.ab import AbEvent, AssociationBlock
 from shared.lifecycle import FinalState
 
 
-class Ingested(Event):
+class Ingested(AbEvent):
     topic = "ingested"
     schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     ab: AssociationBlock = Field(description="The AB that reached its final state.")
@@ -22,7 +21,3 @@ class Ingested(Event):
         description="Archive ids of the stored products.",
         examples=[["PHX.2026-11-24T18:00:00.123.1"]],
     )
-
-    @property
-    def partition_key(self) -> str:
-        return self.ab.ab_id

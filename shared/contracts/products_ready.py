@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.ab import AssociationBlock, StagedFile
-from shared.contracts.base import Event, Model
+from shared.contracts.ab import AbEvent, AssociationBlock, StagedFile
+from shared.contracts.base import Model
 
 
 class ProcessStatus(StrEnum):
@@ -39,7 +39,7 @@ class Product(Model):
     )
 
 
-class ProductsReady(Event):
+class ProductsReady(AbEvent):
     topic = "products-ready"
     schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     ab: AssociationBlock = Field(description="The AB that was processed.")
@@ -55,7 +55,3 @@ class ProductsReady(Event):
     reused: bool = Field(default=False, description="Products came from an earlier identical job.", examples=[False])
     pipeline_version: str = Field(default="", description="Pipeline and esorex versions.", examples=["uves-6.1.8 esorex-3.13.6"])
     duration_seconds: float = Field(default=0.0, ge=0, description="Recipe wall time [s].", examples=[9.4])
-
-    @property
-    def partition_key(self) -> str:
-        return self.ab.ab_id

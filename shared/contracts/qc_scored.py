@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.ab import AssociationBlock, StagedFile
-from shared.contracts.base import Event, Model
+from shared.contracts.ab import AbEvent, AssociationBlock, StagedFile
+from shared.contracts.base import Model
 from shared.contracts.products_ready import ProcessStatus, Product
 
 
@@ -31,7 +31,7 @@ class QcScore(Model):
     )
 
 
-class QcScored(Event):
+class QcScored(AbEvent):
     topic = "qc-scored"
     schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     ab: AssociationBlock = Field(description="The AB whose products were scored.")
@@ -40,7 +40,3 @@ class QcScored(Event):
     products: list[Product] = Field(default_factory=list, description="The scored products.")
     scores: list[QcScore] = Field(default_factory=list, description="Every QC parameter and its score.")
     report: StagedFile | None = Field(default=None, description="The QC report plot (PNG).")
-
-    @property
-    def partition_key(self) -> str:
-        return self.ab.ab_id
