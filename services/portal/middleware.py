@@ -15,14 +15,24 @@ from services.portal.metrics import REQUEST_DURATION, REQUESTS, UNMATCHED_ROUTE
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
-class RequestMetrics:
+class HttpMiddleware:
+    """Pure ASGI middleware that acts on HTTP requests only: anything else (lifespan) passes through."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestMetrics(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         status = 500
         started = time.perf_counter()
 
@@ -50,7 +60,7 @@ def route_template(scope: Scope) -> str:
     return UNMATCHED_ROUTE
 
 
-class RequestTargetLimits:
+class RequestTargetLimits(HttpMiddleware):
     """Before any route runs: a query string over `max_query_bytes` → 414; a NUL character
     (`%00`) in the path → 404, in the query string → 422.
 
@@ -61,35 +71,29 @@ class RequestTargetLimits:
     """
 
     def __init__(self, app: ASGIApp, max_query_bytes: int = 8192) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_query_bytes = max_query_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            query = scope.get("query_string", b"")
-            if len(query) > self.max_query_bytes:
-                await _send_json(send, 414, f"query string longer than {self.max_query_bytes} bytes")
-                return
-            if "\x00" in scope["path"]:
-                await _send_json(send, 404, "no such resource: the path contains a NUL character")
-                return
-            if b"\x00" in unquote_to_bytes(query):
-                await _send_json(send, 422, "query parameters must not contain NUL characters")
-                return
-        await self.app(scope, receive, send)
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"")
+        if len(query) > self.max_query_bytes:
+            await _send_json(send, 414, f"query string longer than {self.max_query_bytes} bytes")
+        elif "\x00" in scope["path"]:
+            await _send_json(send, 404, "no such resource: the path contains a NUL character")
+        elif b"\x00" in unquote_to_bytes(query):
+            await _send_json(send, 422, "query parameters must not contain NUL characters")
+        else:
+            await self.app(scope, receive, send)
 
 
-class BodySizeLimit:
+class BodySizeLimit(HttpMiddleware):
     """413 for bodies over `max_bytes`: declared (Content-Length) or counted while streaming."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(send)
@@ -142,23 +146,22 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replaying_receive
 
 
-class PublicOrigin:
+class PublicOrigin(HttpMiddleware):
     """Every absolute URL the app builds (`url_for`, `request.base_url`, next-page links) comes from
     the configured public origin, or else from the address the server listens on: the client's
     Host header is replaced before any route sees it, so it is never reflected into a link."""
 
     def __init__(self, app: ASGIApp, public_url: str | None) -> None:
-        self.app = app
+        super().__init__(app)
         parsed = urlsplit(public_url) if public_url else None
         self.origin = (parsed.scheme, parsed.netloc) if parsed else None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scheme, host = self.origin or (scope.get("scheme", "http"), listening_host(scope))
-            headers = [(name, value) for name, value in scope["headers"] if name != b"host"]
-            # In place: RequestMetrics reads the matched route from this same dict.
-            scope["scheme"] = scheme
-            scope["headers"] = [*headers, (b"host", host.encode("latin-1"))]
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scheme, host = self.origin or (scope.get("scheme", "http"), listening_host(scope))
+        headers = [(name, value) for name, value in scope["headers"] if name != b"host"]
+        # In place: RequestMetrics reads the matched route from this same dict.
+        scope["scheme"] = scheme
+        scope["headers"] = [*headers, (b"host", host.encode("latin-1"))]
         await self.app(scope, receive, send)
 
 
@@ -173,14 +176,11 @@ def listening_host(scope: Scope) -> str:
     return host if port in (None, default_port) else f"{host}:{port}"
 
 
-class HeadAsGet:
+class HeadAsGet(HttpMiddleware):
     """HEAD on every GET route (and static files): answered as GET, with the same headers and no body."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
 
@@ -207,18 +207,11 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """CSP (own scripts, styles and images only; never framed), nosniff, Referrer-Policy and
     X-Frame-Options on every response, errors included."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
