@@ -69,7 +69,10 @@ HOP_TOPICS = ("data-staged", "products-ready", "qc-scored", "certified", "ingest
 HOSTS = (1, 2, 4, 8, 16)
 CORES_PER_HOST = 16
 SPECTRA = 100_000
-TARGET_EFFICIENCY = 0.9
+TARGET_EFFICIENCY = 0.95
+TARGET_SHARE_SCIENCE = 0.03
+TARGET_SHARE_MASTERS = 0.10
+TARGET_REPROCESSING_MS = 50.0
 TARGET_REUSE_FRACTION = 0.05
 
 
@@ -168,6 +171,11 @@ def resummarise(path: Path) -> dict[str, object]:
             run["abs_in_ledger"] = run["abs"]
             run["abs"] = sum(run["abs_per_partition"].values())
             run["abs_per_minute"] = round(60 * run["abs"] / run["seconds"], 3)
+        if "phoenix_cpu_seconds" not in run:  # written before the services' own CPU was kept apart
+            own = run["all_services_cpu_seconds"] - run["recipe_cpu_seconds"]
+            run["phoenix_cpu_seconds"] = round(own, 2)
+            run["phoenix_cpu_share"] = round(own / run["recipe_cpu_seconds"], 4) if run["recipe_cpu_seconds"] else None
+            run["phoenix_cpu_ms_per_ab"] = round(1000 * own / run["abs"], 1)
     summarise(results)
     return results
 
@@ -244,6 +252,7 @@ async def run_request(database, kafka: KafkaSettings, services_: dict[str, Servi
     load_before = os.getloadavg()
     cpu_before = sum(_children_cpu_seconds(p.process.pid) for p in processors_.values())
     all_cpu_before = sum(_cpu_seconds(p.process.pid) for p in services_.values())
+    own_cpu_before = {key: _own_cpu_seconds(p.process.pid) for key, p in services_.items()}
     assignments_before = sum(_log_count(p, "assigned ") for p in processors_.values())
     handed_back_before = sum(_log_count(p, "handing back") for p in processors_.values())
     published_at = time.time()
@@ -253,6 +262,10 @@ async def run_request(database, kafka: KafkaSettings, services_: dict[str, Servi
     seconds = time.perf_counter() - started
     recipe_cpu = sum(_children_cpu_seconds(p.process.pid) for p in processors_.values()) - cpu_before
     all_cpu = sum(_cpu_seconds(p.process.pid) for p in services_.values()) - all_cpu_before
+    own_cpu: dict[str, float] = {}
+    for key, process in services_.items():
+        service = key.split("-")[0]
+        own_cpu[service] = own_cpu.get(service, 0.0) + _own_cpu_seconds(process.process.pid) - own_cpu_before[key]
     events = await request_events(kafka, request.request_id)
     ready = events["products-ready"]
     assignment = {key: sorted(last_assignment(p, topic)) for key, p in processors_.items()}
@@ -272,6 +285,10 @@ async def run_request(database, kafka: KafkaSettings, services_: dict[str, Servi
         "recipe_seconds_by_ab": _by_recipe(ready),
         "recipe_cpu_seconds": round(recipe_cpu, 2),
         "all_services_cpu_seconds": round(all_cpu, 2),
+        "phoenix_cpu_seconds": round(all_cpu - recipe_cpu, 2),
+        "phoenix_cpu_share": round((all_cpu - recipe_cpu) / recipe_cpu, 4) if recipe_cpu else None,
+        "phoenix_cpu_ms_per_ab": round(1000 * (all_cpu - recipe_cpu) / processed, 1) if processed else None,
+        "phoenix_cpu_seconds_by_service": {service: round(cpu, 3) for service, cpu in sorted(own_cpu.items())},
         "spectra": sum(1 for _, r in ready for p in r["products"] if p["kind"] == "IDP"),
         "recipe_seconds_per_replica": {k: round(v, 3) for k, v in busy.items()},
         "partitions_per_replica": assignment,
@@ -403,6 +420,11 @@ def _cpu_seconds(pid: int) -> float:
     return _stat_cpu_seconds(pid, 11, 12, 13, 14)
 
 
+def _own_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a service process itself (a processor's recipes are its children)."""
+    return _stat_cpu_seconds(pid, 11, 12)
+
+
 def _stat_cpu_seconds(pid: int, *indices: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -443,7 +465,22 @@ def summarise(results: dict[str, object]) -> None:
     wall_per_spectrum = statistics.median(r["seconds"] / r["spectra"] for r in one if r["spectra"])
     reuse = statistics.median(r["fraction_of_first_run"] for r in results["reuse_runs"])
     reuse_vs_one = [r["seconds"] / a["seconds"] for r in results["reuse_runs"] for a in one if a["pair"] == r["pair"]]
+    shares = [r["phoenix_cpu_share"] for r in runs if r.get("phoenix_cpu_share") is not None]
+    reuse_ms = [r["phoenix_cpu_ms_per_ab"] for r in results["reuse_runs"] if r.get("phoenix_cpu_ms_per_ab") is not None]
+    masters = results["warm_up_mcalib"]
     results["summary"] = {
+        "phoenix_cpu_share_science": round(statistics.median(shares), 4) if shares else None,
+        "phoenix_cpu_share_science_target": TARGET_SHARE_SCIENCE,
+        "phoenix_cpu_share_masters": masters.get("phoenix_cpu_share"),
+        "phoenix_cpu_share_masters_target": TARGET_SHARE_MASTERS,
+        "phoenix_cpu_ms_per_ab_science": statistics.median(r["phoenix_cpu_ms_per_ab"] for r in runs)
+        if all(r.get("phoenix_cpu_ms_per_ab") is not None for r in runs) else None,
+        "phoenix_cpu_ms_per_ab_masters": masters.get("phoenix_cpu_ms_per_ab"),
+        "reprocessing_cpu_ms_per_ab": statistics.median(reuse_ms) if reuse_ms else None,
+        "reprocessing_cpu_ms_per_ab_target": TARGET_REPROCESSING_MS,
+        "reprocessing_cpu_ms_per_ab_by_service": {
+            service: round(1000 * cpu / results["reuse_runs"][-1]["abs"], 1)
+            for service, cpu in results["reuse_runs"][-1].get("phoenix_cpu_seconds_by_service", {}).items()},
         "abs_per_run": statistics.median(r["abs"] for r in runs),
         "spectra_per_run": spectra,
         "abs_per_minute_1_replica": statistics.median(r["abs_per_minute"] for r in one),
@@ -518,6 +555,12 @@ def print_table(results: dict[str, object]) -> None:
     print(f"{'job reuse, fraction of the first run':44}{s['reuse_fraction']:10.4f}  target < {TARGET_REUSE_FRACTION}: "
           f"{'met' if s['reuse_fraction_met'] else 'missed'}  ({s['reuse_seconds']:.2f} s: "
           + ", ".join(f"{k} {v}" for k, v in s["reuse_seconds_by_service"].items()) + ")")
+    if s.get("phoenix_cpu_share_science") is not None:
+        print(f"{'phoenix CPU ÷ recipe CPU, science / masters':44}{s['phoenix_cpu_share_science']:10.4f} / "
+              f"{s['phoenix_cpu_share_masters']:.4f}  targets ≤ {TARGET_SHARE_SCIENCE} / ≤ {TARGET_SHARE_MASTERS}")
+        print(f"{'reprocessing unchanged, CPU ms per AB':44}{s['reprocessing_cpu_ms_per_ab']:10.1f}  target ≤ "
+              f"{TARGET_REPROCESSING_MS:.0f}  (" + ", ".join(
+                  f"{k} {v}" for k, v in s["reprocessing_cpu_ms_per_ab_by_service"].items()) + ")")
     print(f"{'recipe wall / CPU seconds per spectrum':44}{s['recipe_seconds_per_spectrum']:10.2f} / "
           f"{s['recipe_cpu_seconds_per_spectrum']:.2f}")
     print("peak RSS [MB]: " + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items()))

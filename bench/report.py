@@ -88,6 +88,7 @@ def campaign_rows(d: dict | None) -> list[Row]:
          f"< {100 * s['reuse_fraction_target']:.0f} %",
          verdict(s["reuse_fraction_met"]) + f" ({s.get('reuse_seconds', float('nan')):.1f} s; "
          f"{100 * s.get('reuse_fraction_of_1_replica_run', float('nan')):.1f} % of the 1-replica run)"),
+        *_cpu_share_rows(s),
         ("reprocessing unchanged: seconds per AB in each service (median)", "; ".join(
             f"{k.split(' (')[0]}: {v:.2f} s" for k, v in s.get("reuse_seconds_by_service", {}).items()), "", ""),
         ("scired per science spectrum, wall (1 replica) / CPU", f"{s['recipe_seconds_per_spectrum']:.1f} s / "
@@ -106,6 +107,63 @@ def campaign_rows(d: dict | None) -> list[Row]:
     for service, mb in d["peak_rss_mb"].items():
         rows.append((f"peak RSS, {service}", f"{mb:.0f} MB", "", ""))
     return rows
+
+
+def _cpu_share_rows(s: dict) -> list[Row]:
+    """phoenix's own CPU (the five services' processes, recipes excluded) next to the recipes'."""
+    if s.get("phoenix_cpu_share_science") is None:
+        return []
+    rows: list[Row] = []
+    for kind in ("science", "masters"):
+        share, target = s[f"phoenix_cpu_share_{kind}"], s[f"phoenix_cpu_share_{kind}_target"]
+        per_ab = s.get(f"phoenix_cpu_ms_per_ab_{kind}")
+        rows.append((f"phoenix_cpu_share_{kind}: services' own CPU ÷ recipes' CPU, {kind} ABs", f"{share:.3f}",
+                     f"≤ {target}", verdict(share <= target) + (f" ({per_ab:.0f} ms per AB)" if per_ab else "")))
+    if s.get("reprocessing_cpu_ms_per_ab") is not None:
+        by_service = s.get("reprocessing_cpu_ms_per_ab_by_service") or {}
+        rows.append(("reprocessing unchanged: CPU per AB, all services", f"{s['reprocessing_cpu_ms_per_ab']:.0f} ms",
+                     f"≤ {s['reprocessing_cpu_ms_per_ab_target']:.0f} ms",
+                     verdict(s["reprocessing_cpu_ms_per_ab"] <= s["reprocessing_cpu_ms_per_ab_target"])
+                     + (" (" + "; ".join(f"{k} {v:.0f} ms" for k, v in by_service.items()) + ")" if by_service else "")))
+    return rows
+
+
+def broker_rows(d: dict | None) -> list[Row]:
+    if d is None:
+        return [("one-machine broker (bench/broker.py)", "not measured", "", "")]
+    m = d["median"]
+    return [
+        (f"first start (format + JVM until offsets load), median of {d['runs']}, load avg {_loads(d)}", f"{m['first_start_seconds']:.1f} s "
+         f"({m['jvm_cpu_seconds_to_ready_first']:.1f} JVM CPU s)", "", ""),
+        ("restart on the same log", f"{m['restart_seconds']:.1f} s ({m['jvm_cpu_seconds_to_ready_restart']:.1f} JVM CPU s)",
+         "", ""),
+        ("clean stop", f"{m['stop_seconds']:.1f} s", "", ""),
+        (f"resident memory after {d['messages']:,} 1 KB messages (heap {d['heap']}) / peak",
+         f"{m['rss_mb']:.0f} MB / {m['peak_rss_mb']:.0f} MB", "", ""),
+    ]
+
+
+def store_rows(d: dict | None) -> list[Row]:
+    if d is None:
+        return [("processors over S3 (bench/store.py)", "not measured", "", "")]
+    s = d["summary"]
+    rows: list[Row] = []
+    for arm, label in (("s3", "S3 (s3proxy), a host per processor"), ("local", "a local folder")):
+        a = s[arm]
+        rows += [
+            (f"staging overhead, {label}: store copy ÷ recipe seconds per AB ({a['science_abs']} science ABs, "
+             f"load avg {_loads(d)})",
+             f"{100 * a['staging_overhead']:.1f} % ({a['store_seconds_per_ab']:.2f} s of {a['recipe_seconds_per_ab']:.1f} s)",
+             f"≤ {100 * s['staging_overhead_target']:.0f} %", verdict(a["staging_overhead"] <= s["staging_overhead_target"])),
+            (f"ABs/min with 1 / 2 processor hosts, {label}",
+             f"{a['abs_per_minute_1_host']:.2f} / {a['abs_per_minute_2_hosts']:.2f} (efficiency "
+             f"{a['scaling_efficiency_2_hosts']:.2f})", "", ""),
+        ]
+    return rows
+
+
+def _loads(d: dict) -> str:
+    return f"{d['load_average_before'][0]:.1f} → {d['load_average_after'][0]:.1f}"
 
 
 def parsed_rows(name: str, d: dict | None, describe) -> list[Row]:
@@ -127,6 +185,8 @@ def table() -> str:
         ("Orchestration overhead — `bench/processor.py`", processor_rows(load("processor"))),
         ("No-op chain through the bus — `bench/bus.py`", bus_rows(load("bus"))),
         ("Campaign scaling, job reuse, memory — `bench/campaign.py`", campaign_rows(load("campaign"))),
+        ("One-machine broker — `bench/broker.py`", broker_rows(load("broker"))),
+        ("Processors over an object store — `bench/store.py`", store_rows(load("store"))),
         ("Fetcher — `bench/fetcher_classify.py`, `bench/fetcher.py`",
          parsed_rows("fetcher_classify", load("fetcher_classify"),
                      lambda f: (f"OCA classification, 10,000 headers, {f['label']}", f"{f['files_per_second']:,.0f} files/s",
