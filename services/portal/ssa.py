@@ -8,17 +8,17 @@ MAXREC ≤ MAX_MAXREC. Errors are VOTables with QUERY_STATUS=ERROR.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from astropy.io.votable.tree import Field, Info, Param, Resource, TableElement, VOTableFile
+from astropy.io.votable.tree import Info, Param, Resource, TableElement, VOTableFile
 from astropy.time import Time
 
 from shared.archive.geometry import Cone
 from shared.archive.models import Product
+from shared.votable import Column, results_document, to_bytes
 
 DEFAULT_SIZE_DEG = 0.1
 DEFAULT_MAXREC = 1000
@@ -167,16 +167,6 @@ def _mjd(text: str) -> float:
             raise SsaError(f"TIME {text!r} is neither ISO 8601 nor an MJD") from None
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    datatype: str
-    utype: str
-    ucd: str
-    unit: str | None = None
-    arraysize: str | None = None
-
-
 COLUMNS: tuple[Column, ...] = (
     Column("ssa_pubdid", "char", "ssa:Curation.PublisherDID", "meta.ref.ivoid", arraysize="*"),
     Column("ssa_title", "char", "ssa:DataID.Title", "meta.title;meta.dataset", arraysize="*"),
@@ -252,28 +242,24 @@ def result_votable(query: SsaQuery, products: Sequence[Product], base_url: str, 
     _echo_parameters(votable, resource, query)
     table = TableElement(votable, ID="results", name="results")
     resource.tables.append(table)
-    table.fields.extend(_field(votable, column) for column in COLUMNS)
+    table.fields.extend(column.field(votable, column.name) for column in COLUMNS)
     rows = [] if query.metadata_only else [row_of(p, base_url) for p in products]
     table.create_arrays(len(rows))
     for index, row in enumerate(rows):
         table.array[index] = row
-    return _serialise(votable)
+    return to_bytes(votable)
 
 
 def error_votable(message: str) -> bytes:
     votable, _ = _results_resource("ERROR", message)
-    return _serialise(votable)
+    return to_bytes(votable)
 
 
 def _results_resource(status: str, message: str) -> tuple[VOTableFile, Resource]:
-    votable = VOTableFile()
-    resource = Resource(type="results")
-    votable.resources.append(resource)
-    query_status = Info(name="QUERY_STATUS", value=status)
-    query_status.content = message or None
+    votable, resource = results_document(status, message)
     protocol = Info(name="SERVICE_PROTOCOL", value="1.1")
     protocol.content = "SSAP"
-    resource.infos.extend([query_status, protocol])
+    resource.infos.append(protocol)
     return votable, resource
 
 
@@ -296,19 +282,6 @@ def _echo_parameters(votable: VOTableFile, resource: Resource, query: SsaQuery) 
         )
         param.description = description
         resource.params.append(param)
-
-
-def _field(votable: VOTableFile, column: Column) -> Field:
-    return Field(
-        votable, name=column.name, ID=column.name, datatype=column.datatype, arraysize=column.arraysize,
-        utype=column.utype or None, ucd=column.ucd or None, unit=column.unit,
-    )
-
-
-def _serialise(votable: VOTableFile) -> bytes:
-    buffer = io.BytesIO()
-    votable.to_xml(buffer)
-    return buffer.getvalue()
 
 
 def _metres(nm: float | None) -> float:

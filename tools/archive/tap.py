@@ -10,19 +10,19 @@ a TAP error naming what is not supported.
 
 from __future__ import annotations
 
-import io
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 import sqlglot
-from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTableFile
+from astropy.io.votable.tree import Info, TableElement
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from shared.rawarchive.eso import night_of_mjd
 from shared.rawarchive.models import RawFileInfo
+from shared.votable import Column, results_document, to_bytes
 
 TABLE_NAME = "dbo.raw"
 DEFAULT_MAXREC = 100_000
@@ -148,42 +148,26 @@ def run_query(adql: str, frames: Iterable[RawFileInfo], maxrec: int = DEFAULT_MA
 
 def votable_result(names: list[str], rows: list[tuple], overflow: bool = False) -> bytes:
     """A TAP result document: one table, `QUERY_STATUS` OK (or OVERFLOW after the last row)."""
-    document = VOTableFile()
-    resource = Resource(type="results")
-    document.resources.append(resource)
-    resource.infos.append(Info(name="QUERY_STATUS", value="OK"))
+    document, resource = results_document("OK")
     table = TableElement(document)
     resource.tables.append(table)
     by_name = {column.name: column for column in DBO_RAW}
     for index, name in enumerate(names):
         column = by_name.get(name.lower())
         datatype = column.votable_type if column else _datatype_of(row[index] for row in rows)
-        field = Field(document, name=name, ID=f"col{index}", datatype=datatype, arraysize="*" if datatype == "char" else None,
-                      unit=column.unit if column else None)
-        table.fields.append(field)
+        table.fields.append(Column(name, datatype, unit=column.unit if column else None).field(document, f"col{index}"))
     table.create_arrays(len(rows))
     for index, row in enumerate(rows):
         table.array[index] = tuple(_cell(value, field.datatype) for value, field in zip(row, table.fields, strict=True))
         table.array.mask[index] = tuple(value is None for value in row)
     if overflow:
         resource.infos.append(Info(name="QUERY_STATUS", value="OVERFLOW"))
-    return _xml(document)
+    return to_bytes(document)
 
 
 def votable_error(message: str) -> bytes:
-    document = VOTableFile()
-    resource = Resource(type="results")
-    info = Info(name="QUERY_STATUS", value="ERROR")
-    info.content = message
-    resource.infos.append(info)
-    document.resources.append(resource)
-    return _xml(document)
-
-
-def _xml(document: VOTableFile) -> bytes:
-    buffer = io.BytesIO()
-    document.to_xml(buffer)
-    return buffer.getvalue()
+    document, _ = results_document("ERROR", message)
+    return to_bytes(document)
 
 
 def _datatype_of(values: Iterable[object]) -> str:
