@@ -24,15 +24,22 @@ def night(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a night (YYYY-MM-DD, the evening's date)") from None
 
 
-def add_nights(parser: argparse.ArgumentParser) -> None:
-    """INSTRUMENT_MODE NIGHT [--to NIGHT]: a night, or a range of nights up to --to."""
+def add_request(parser: argparse.ArgumentParser) -> None:
+    """What a date request names: INSTRUMENT_MODE NIGHT [--to NIGHT] [--mode MODE], a night or a
+    range of nights up to --to."""
     parser.add_argument("instrument_mode", help="instrument mode, e.g. UVES_ECHELLE")
     parser.add_argument("night", type=night, help="observing night, YYYY-MM-DD (the evening's date)")
     parser.add_argument("--to", dest="night_to", type=night, default=None, help="last night of a range, YYYY-MM-DD")
+    add_mode(parser)
 
 
 def add_mode(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", type=member_of(ProcessingMode), default=ProcessingMode.IDP, help=MODE_HELP)
+
+
+def add_priority(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--priority", type=int, choices=range(10), default=5, metavar="0-9",
+                        help="0 (lowest) to 9 (highest)")
 
 
 def check_night_range(parser: argparse.ArgumentParser, first: date, last: date | None, last_option: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from services.fetcher.association import PENDING, Associated, associate
 from services.fetcher.night import NightFrames, load_classifier, read_catalogue, read_nights
-from shared.cli_arguments import add_mode, add_nights
+from shared.cli_arguments import add_request
 from shared.contracts import AssociationBlock
 from shared.errors import ConfigError, DataError, TransientError
 from shared.instruments.association import load_association_rules
@@ -31,9 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print the association blocks of a night (classification + association, no Kafka)",
         description="Classify a night's raw frames with the OCA rules and print its association blocks.",
     )
-    add_nights(parser)
+    add_request(parser)
     parser.add_argument("--archive", required=True, help="raw-archive URL, or an archive folder to serve in-process")
-    add_mode(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON list of ABs")
     parser.set_defaults(run=run)
 

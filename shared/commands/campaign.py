@@ -42,8 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--id", dest="campaign_id", default=None,
                         help="campaign id (default: INSTRUMENT_MODE-FROM-TO-MODE, so a repeated command is the same campaign)")
     parser.add_argument("--description", default="", help="what the campaign is for")
-    parser.add_argument("--priority", type=int, choices=range(10), default=5, metavar="0-9",
-                        help="0 (lowest) to 9 (highest)")
+    arguments.add_priority(parser)
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     parser.set_defaults(run=run, parser=parser)
 

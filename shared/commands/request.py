@@ -7,7 +7,7 @@ import asyncio
 import uuid
 
 from shared import __version__
-from shared.cli_arguments import add_mode, add_nights, check_night_range
+from shared.cli_arguments import add_priority, add_request, check_night_range
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,11 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="publish a date request to date-requested and print its request id",
         description="The broker comes from PHOENIX_KAFKA_BOOTSTRAP_SERVERS.",
     )
-    add_nights(parser)
-    add_mode(parser)
+    add_request(parser)
     parser.add_argument("--campaign", dest="campaign_id", default=None, help="campaign id")
-    parser.add_argument("--priority", type=int, choices=range(10), default=5, metavar="0-9",
-                        help="0 (lowest) to 9 (highest)")
+    add_priority(parser)
     parser.add_argument("--reprocess", action="store_true", help="process again what was already ingested")
     parser.set_defaults(run=run, parser=parser)
 

@@ -10,15 +10,14 @@ import argparse
 import os
 from pathlib import Path
 
-from shared.cli_arguments import add_mode, add_nights, check_night_range
+from shared.cli_arguments import add_request, check_night_range
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run", help="process one request on this machine: Apache Kafka, archive and every service"
     )
-    add_nights(parser)
-    add_mode(parser)
+    add_request(parser)
     parser.add_argument("--archive", required=True,
                         help="raw-data archive: a folder to serve locally, a phoenix archive URL, "
                         "eso: (ESO's Science Archive) or eso:BASE (ESO's interface under BASE)")
