@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 
+from bench.report import save  # noqa: E402
 from tools.broker.kafka import HEAP, KafkaBroker  # noqa: E402
 
 TOPIC = "bench-broker"
@@ -109,10 +109,7 @@ def main() -> None:
     for key, value in results["median"].items():
         print(f"{key:22} {value:8.2f}")
     print(f"load average before {results['load_average_before'][0]:.1f}, after {results['load_average_after'][0]:.1f}")
-    out = ROOT / "bench" / "results" / "broker.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    save("broker", results)
 
 
 if __name__ == "__main__":

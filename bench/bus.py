@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -27,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.noop_chain import SPECS  # noqa: E402
+from bench.report import save  # noqa: E402
 from shared.bus.publish import publish  # noqa: E402
 from shared.contracts import TOPICS  # noqa: E402
 from tests.support.bus import Broker, env_for, read_topic, request, started_broker  # noqa: E402
@@ -98,10 +98,7 @@ async def main() -> None:
         results["apache"] = summarise(runs)
     results["load_average_after"] = os.getloadavg()
     print_table(results, ["apache"])
-    out = ROOT / "bench" / "results" / "bus.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    save("bus", results)
 
 
 def print_table(results: dict[str, object], kinds: list[str]) -> None:

@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 
+from bench.report import save  # noqa: E402
 from shared.archive.models import AbState  # noqa: E402
 from shared.bus.publish import publish  # noqa: E402
 from shared.contracts import DateRequested, ProcessingMode  # noqa: E402
@@ -59,7 +60,7 @@ from tests.support.bus import env_for, started_broker  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
 from tools.run.progress import follow  # noqa: E402
 from tools.simulator.plan import night_plan  # noqa: E402
-from tools.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night  # noqa: E402
+from tools.simulator.uves import fill_archive  # noqa: E402
 
 FIRST_NIGHT = date(2024, 3, 1)
 MODE = "UVES_ECHELLE"
@@ -86,11 +87,10 @@ def main() -> None:
     parser.add_argument("--resummarise", action="store_true",
                         help="recompute the summary of bench/results/campaign.json from its runs; run nothing")
     args = parser.parse_args()
-    out = ROOT / "bench" / "results" / "campaign.json"
     if args.resummarise:
-        results = resummarise(out)
+        results = resummarise(ROOT / "bench" / "results" / "campaign.json")
         print_table(results)
-        out.write_text(json.dumps(results, indent=2) + "\n")
+        save("campaign", results)
         return
     with tempfile.TemporaryDirectory(prefix="bench-campaign-") as folder:
         try:
@@ -100,19 +100,14 @@ def main() -> None:
                 shutil.copytree(Path(folder) / "logs", args.keep_logs, dirs_exist_ok=True)
             raise
     print_table(results)
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    save("campaign", results)
 
 
 async def bench(folder: Path, args: argparse.Namespace) -> dict[str, object]:
     started = time.perf_counter()
     archive = folder / "archive"
     nights = [FIRST_NIGHT + timedelta(days=n) for n in range(args.nights)]
-    for n, night in enumerate(nights):
-        plan = night_plan(night, "small", seed=11 + n, targets=args.targets)
-        simulate_night(plan, archive_night_folder(archive, plan))
-    install_static_calibrations(archive)
+    fill_archive(archive, (night_plan(night, "small", seed=11 + n, targets=args.targets) for n, night in enumerate(nights)))
     data = folder / "data"
     os.environ["PHOENIX_DATA_DIR"] = str(data)  # the ledger this process reads
     results: dict[str, object] = {

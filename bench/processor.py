@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import statistics
@@ -30,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.report import save  # noqa: E402
 from services.processor.recipes import parameter_set_for  # noqa: E402
 from services.processor.service import lifespan, on_data_staged  # noqa: E402
 from shared.bus.runtime import ServiceStart  # noqa: E402
@@ -61,10 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-processor-") as folder:
         results = asyncio.run(bench(Path(folder), args.arms.split(","), args.runs))
     print_table(results)
-    out = ROOT / "bench" / "results" / "processor.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    save("processor", results)
 
 
 async def bench(folder: Path, arms: list[str], runs: int) -> dict[str, object]:

@@ -40,7 +40,7 @@ from shared.contracts import DateRequested, Event, ProcessingMode  # noqa: E402
 from shared.errors import NoWork  # noqa: E402
 from shared.settings import RuntimeSettings, load_settings  # noqa: E402
 from tools.simulator.plan import night_plan  # noqa: E402
-from tools.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night  # noqa: E402
+from tools.simulator.uves import fill_archive  # noqa: E402
 
 NIGHT = date(2024, 3, 1)
 MODE = "UVES_ECHELLE"
@@ -108,9 +108,7 @@ def _children_cpu() -> float:
 
 async def run(folder: Path, targets: int, top: int) -> dict[str, object]:
     archive = folder / "archive"
-    plan = night_plan(NIGHT, "small", seed=11, targets=targets)
-    simulate_night(plan, archive_night_folder(archive, plan))
-    install_static_calibrations(archive)
+    fill_archive(archive, [night_plan(NIGHT, "small", seed=11, targets=targets)])
     os.environ.update(PHOENIX_DATA_DIR=str(folder / "data"), PHOENIX_ARCHIVE_URL=str(archive),
                       PHOENIX_CONCURRENCY="1")
     from importlib.metadata import entry_points

@@ -24,6 +24,14 @@ Row = tuple[str, str, str, str]
 """figure, value, target, met."""
 
 
+def save(name: str, results: dict) -> None:
+    """Write one benchmark's results to bench/results/NAME.json, where this table reads them."""
+    path = RESULTS / f"{name}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten to {path.relative_to(ROOT)}")
+
+
 def load(name: str) -> dict | None:
     path = RESULTS / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None

@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from campaign import run_request, wait_for_balanced_group  # noqa: E402
 
+from bench.report import save  # noqa: E402
 from shared.contracts import ProcessingMode  # noqa: E402
 from shared.resources import archive_database  # noqa: E402
 from shared.settings import KafkaSettings  # noqa: E402
@@ -55,7 +56,7 @@ from tests.support.postgres import PostgresServer  # noqa: E402
 from tests.support.processes import ServiceProcess  # noqa: E402
 from tools.processes import ChildProcess  # noqa: E402
 from tools.simulator.plan import night_plan  # noqa: E402
-from tools.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night  # noqa: E402
+from tools.simulator.uves import fill_archive  # noqa: E402
 
 NIGHT = date(2024, 3, 1)
 OTHERS = ["fetcher", "qc", "certifier", "ingestor"]
@@ -68,21 +69,16 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=3, help="stars of the night, each observed in both arms")
     parser.add_argument("--partitions", type=int, default=4, help="partitions per topic (default 4)")
     args = parser.parse_args()
-    out = ROOT / "bench" / "results" / "store.json"
     with tempfile.TemporaryDirectory(prefix="bench-store-") as folder:
         results = asyncio.run(bench(Path(folder), args))
     print(json.dumps(results["summary"], indent=2))
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written to {out.relative_to(ROOT)}")
+    save("store", results)
 
 
 async def bench(folder: Path, args: argparse.Namespace) -> dict[str, object]:
     started = time.perf_counter()
     archive = folder / "archive"
-    plan = night_plan(NIGHT, "small", seed=11, targets=args.targets)
-    simulate_night(plan, archive_night_folder(archive, plan))
-    install_static_calibrations(archive)
+    fill_archive(archive, [night_plan(NIGHT, "small", seed=11, targets=args.targets)])
     logs = folder / "logs"
     results: dict[str, object] = {"targets": args.targets, "partitions": args.partitions, "cores": os.cpu_count(),
                                   "load_average_before": os.getloadavg(), "arms": {}}

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,13 @@ def install_static_calibrations(root: Path) -> list[Path]:
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".static-") as folder:
             os.replace(write_line_refer_table(Path(folder) / target.name), target)
     return [target]
+
+
+def fill_archive(root: Path, plans: Iterable[NightPlan]) -> None:
+    """Render each planned night into the raw archive under `root`, with the static calibrations."""
+    for plan in plans:
+        simulate_night(plan, archive_night_folder(root, plan))
+    install_static_calibrations(root)
 
 
 def simulate_night(plan: NightPlan, out: Path) -> NightResult:
