@@ -322,8 +322,12 @@ def _raw_frame(frame: ClassifiedFrame) -> RawFrame:
 
 
 def _raw_match_key(first: ClassifiedFrame, rule: RawTypeRule, rule_set: RuleSet) -> dict[str, str]:
-    keys = dict.fromkeys(key for calibration in rule.calibrations for key in rule_set.match_keys(calibration))
-    return {key: keyword_text(first.header.get(key)) for key in keys}
+    """The keys used to match calibrations, then the AB's own setting (its grouping keys but the
+    template's start): an AB that matches no keyed calibration (a format check needs only the
+    static line list) still says its binning, which QC thresholds per binning select on."""
+    matched = (key for calibration in rule.calibrations for key in rule_set.match_keys(calibration))
+    setting = (key for key in rule.group_by if not key.startswith("TPL."))
+    return {key: keyword_text(first.header.get(key)) for key in dict.fromkeys([*matched, *setting])}
 
 
 # --- choosing a calibration ------------------------------------------------------------------

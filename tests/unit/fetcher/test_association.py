@@ -106,6 +106,14 @@ def test_ab_fields_follow_the_dfos_conventions(classifier, rules, rule_set) -> N
     assert bias.delta_days == pytest.approx(-0.2 - science.header["EXPTIME"] / 2 / 86400, abs=1e-5)
 
 
+def test_an_ab_that_matches_no_keyed_calibration_still_says_its_setting(classifier, rules, rule_set) -> None:
+    frames = frames_of(night_listing(NIGHT, arms=["blue"], binning="1x1"), classifier, rule_set)
+    result = associate(frames.frames, [line_refer_table()], ProcessingMode.MCALIB, rules)
+    (check,) = [b for b in result.blocks if b.raw_type == "ARC_LAMP_FORM_BLUE"]
+    assert check.raw_match_key == {"DET.WIN1.BINX": "1", "DET.WIN1.BINY": "1", "INS.GRAT1.ID": "CD#2",
+                                   "INS.GRAT1.WLEN": "390"}, "the 1x1 thresholds of QC select on DET.WIN1.BINX"
+
+
 @pytest.mark.parametrize(
     ("flat_days_away", "level", "evaluation"),
     [(0.5, 0, "OK"), (-1.5, 1, "NOK"), (3.0, 2, "NOK"), (-7.5, 3, "NOK")],

@@ -114,3 +114,14 @@ def test_a_setting_specific_threshold_replaces_the_general_one_for_that_setting_
     red580 = thresholds.for_setting({"INS.GRAT2.WLEN": "580"})
     assert [t.low for t in red580.thresholds] == [15.0]
     assert [t.low for t in thresholds.for_setting({}).thresholds] == [15.0], "a setting without the keyword"
+
+
+def test_the_shipped_format_check_limit_follows_the_binning_of_the_ab():
+    shipped = load_all_thresholds()["UVES_ECHELLE"].select(date(2024, 3, 1))
+
+    def limit(binx: str) -> float | None:
+        [threshold] = [t for t in shipped.for_setting({"DET.WIN1.BINX": binx, "INS.GRAT1.WLEN": "390"})
+                       .for_product("ARC_LAMP_FORM_BLUE", "LINE_GUESS_TAB_BLUE") if t.parameter == "QC.MODEL.DIFFXRMS"]
+        return threshold.high
+
+    assert (limit("1"), limit("2")) == (8.0, 4.0)
