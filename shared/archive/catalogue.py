@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
@@ -70,6 +70,12 @@ class NewProduct:
     pipeline_version: str = ""
     phoenix_version: str = ""
     parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+NEW_PRODUCT_COLUMNS = tuple(
+    item.name for item in fields(NewProduct) if item.name not in ("ra", "parameters", "provenance", "files")
+)
+"""The fields of NewProduct stored as they are, in the products column of the same name."""
 
 
 @dataclass(frozen=True)
@@ -263,40 +269,19 @@ async def _make_obsolete(session: AsyncSession, current: Product) -> None:
 def _product_row(new: NewProduct, lineage: str, at: datetime, previous: Product | None) -> Product:
     ra = normalised_ra(new.ra) if new.ra is not None else None
     x, y, z = unit_vector(ra, new.dec) if ra is not None and new.dec is not None else (None, None, None)
+    copied = {name: getattr(new, name) for name in NEW_PRODUCT_COLUMNS}
     return Product(
-        product_id=new.product_id,
-        ab_id=new.ab_id,
+        **copied,
         lineage_key=lineage,
-        instrument=new.instrument,
-        night=new.night,
-        target_name=new.target_name,
         target_key=target_key(new.target_name),
         ra=ra,
-        dec=new.dec,
         x=x,
         y=y,
         z=z,
-        t_min=new.t_min,
-        t_max=new.t_max,
-        exposure_seconds=new.exposure_seconds,
-        wavelength_min_nm=new.wavelength_min_nm,
-        wavelength_max_nm=new.wavelength_max_nm,
-        resolving_power=new.resolving_power,
-        snr=new.snr,
-        calib_level=new.calib_level,
-        file_size_bytes=new.file_size_bytes,
-        sha256=new.sha256,
-        access_uri=new.access_uri,
-        prodcatg=new.prodcatg,
-        arm=new.arm,
         status=ProductStatus.CURRENT,
         version=previous.version + 1 if previous is not None else 1,
         supersedes=previous.product_id if previous is not None else None,
-        release_name=new.release_name,
         ingested_at=at,
-        recipe=new.recipe,
-        pipeline_version=new.pipeline_version,
-        phoenix_version=new.phoenix_version,
         parameters=dict(new.parameters),
         provenance=[ProductProvenance(kind=p.kind, name=p.name, sha256=p.sha256) for p in new.provenance],
         files=[ProductFile(kind=f.kind, name=f.name, uri=f.uri, size_bytes=f.size_bytes) for f in new.files],

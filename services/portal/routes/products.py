@@ -112,31 +112,15 @@ async def _product_or_404(session: SessionDep, product_id: str) -> Product:
     return product
 
 
+# What a summary shows of the catalogue row, under the row's own column names.
+SUMMARY_COLUMNS = tuple(name for name in ProductSummary.model_fields if name not in ("distance_deg", "release", "links"))
+
+
 def summary_of(product: Product, base_url: str, distance_deg: float | None = None) -> ProductSummary:
     self_url = f"{base_url}api/products/{product.product_id}"
     return ProductSummary(
-        product_id=product.product_id,
-        instrument=product.instrument,
-        arm=product.arm,
-        prodcatg=product.prodcatg,
-        target_name=product.target_name,
-        ra=product.ra,
-        dec=product.dec,
+        **{name: getattr(product, name) for name in SUMMARY_COLUMNS},
         distance_deg=distance_deg,
-        night=product.night,
-        t_min=product.t_min,
-        t_max=product.t_max,
-        exposure_seconds=product.exposure_seconds,
-        wavelength_min_nm=product.wavelength_min_nm,
-        wavelength_max_nm=product.wavelength_max_nm,
-        resolving_power=product.resolving_power,
-        snr=product.snr,
-        calib_level=product.calib_level,
-        status=product.status,
-        version=product.version,
         release=product.release_name,
-        file_size_bytes=product.file_size_bytes,
-        sha256=product.sha256,
-        ingested_at=product.ingested_at,
         links=ProductLinks(self=self_url, file=f"{self_url}/file"),
     )
