@@ -1,51 +1,105 @@
 """The QC report of an AB: one PNG with the spectrum overview, S/N per order and the scored
-QC values as a traffic-light table (matplotlib, Agg backend, no display needed)."""
+QC values as a traffic-light table (a bare matplotlib Figure, rendered with Agg, no display
+needed). Drawn cheaply: the spectrum as its envelope at screen resolution, the table as text lines."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib import font_manager
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image, ImageDraw, ImageFont
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from services.qc.extraction import Spectrum  # noqa: E402
-from shared.contracts import AssociationBlock, QcScore  # noqa: E402
+from services.qc.extraction import Spectrum
+from shared.contracts import AssociationBlock, QcScore
+from shared.plotting import envelope_line
 
 ORDER_SNR = re.compile(r"^QC\.ORD(\d+)\.OBJ\.SN$")
 COLOURS = {0: "#3a9d3a", 1: "#d23c3c", None: "#a0a0a0"}
 TABLE_ROWS = 22
+TABLE_WIDTHS = (28, 26, 14, 6, 60)
+"""At most so many characters per column of the scores table: product, parameter, value, grade, verdict."""
+DPI = 90
+WIDTH_PIXELS = 990
+PANEL_INCHES = 3.2
+TITLE_PIXELS = 50
+ROW_PIXELS = 14
+MARGIN_PIXELS = 12
+FONT_POINTS = 11
+PNG_OPTIONS = {"compress_level": 1}
+"""zlib's fastest level: the PNG is a little larger and takes a fraction of the time to write."""
 
 
 def write_report(path: Path, ab: AssociationBlock, scores: Sequence[QcScore], spectra: Mapping[str, Spectrum]) -> Path:
-    figure = _figure(ab, scores, spectra)
-    try:
-        figure.savefig(path, dpi=90)
-    finally:
-        plt.close(figure)
+    """Title and table are text drawn by Pillow (matplotlib renders text glyph by glyph, ten times
+    slower); only the data panels are a matplotlib figure, with fixed margins (no tight_layout,
+    which draws a figure twice)."""
+    shown = key_scores(scores)
+    panels = _panels(spectra, order_snr(scores))
+    table = _table_image(shown)
+    report = Image.new("RGB", (WIDTH_PIXELS, TITLE_PIXELS + (panels.height if panels else 0) + table.height), "white")
+    draw = ImageDraw.Draw(report)
+    draw.multiline_text((WIDTH_PIXELS // 2, MARGIN_PIXELS), f"{ab.ab_id}\n{ab.raw_type} · {ab.recipe} · night {ab.night}",
+                        fill="black", font=_font(False), anchor="ma", align="center")
+    if panels:
+        report.paste(panels, (0, TITLE_PIXELS))
+    report.paste(table, (0, report.height - table.height))
+    report.save(path, format="png", **PNG_OPTIONS)
     return path
 
 
-def _figure(ab: AssociationBlock, scores: Sequence[QcScore], spectra: Mapping[str, Spectrum]) -> Figure:
-    orders = order_snr(scores)
-    panels = [kind for kind, present in (("spectrum", bool(spectra)), ("orders", bool(orders))) if present]
-    figure = plt.figure(figsize=(11, 3.2 * len(panels) + 0.32 * min(len(key_scores(scores)), TABLE_ROWS) + 1.6))
-    grid = figure.add_gridspec(len(panels) + 1, 1, height_ratios=[3] * len(panels) + [max(len(key_scores(scores)), 3) / 3])
-    figure.suptitle(f"{ab.ab_id}\n{ab.raw_type} · {ab.recipe} · night {ab.night}", fontsize=10)
-    for row, kind in enumerate(panels):
-        axes = figure.add_subplot(grid[row])
+def _panels(spectra: Mapping[str, Spectrum], orders: Mapping[str, list[tuple[int, float]]]) -> Image.Image | None:
+    kinds = [kind for kind, present in (("spectrum", bool(spectra)), ("orders", bool(orders))) if present]
+    if not kinds:
+        return None
+    figure = Figure(figsize=(WIDTH_PIXELS / DPI, PANEL_INCHES * len(kinds)), dpi=DPI)
+    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.5 / (PANEL_INCHES * len(kinds)), top=1 - 0.25 / (PANEL_INCHES * len(kinds)),
+                           hspace=0.9 / PANEL_INCHES)
+    for row, kind in enumerate(kinds, start=1):
+        axes = figure.add_subplot(len(kinds), 1, row)
         if kind == "spectrum":
             _spectrum_panel(axes, spectra)
         else:
             _orders_panel(axes, orders)
-    _table_panel(figure.add_subplot(grid[len(panels)]), key_scores(scores))
-    figure.tight_layout()
-    return figure
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+
+
+def _table_image(scores: Sequence[QcScore]) -> Image.Image:
+    """One monospaced line per score, a coloured square before it for its grade."""
+    if not scores:
+        image = Image.new("RGB", (WIDTH_PIXELS, 3 * ROW_PIXELS), "white")
+        ImageDraw.Draw(image).text((WIDTH_PIXELS // 2, ROW_PIXELS), "no QC parameter has a threshold", fill="black",
+                                   font=_font(False), anchor="ma")
+        return image
+    rows = [("product", "parameter", "value", "grade", "verdict")] + [(
+        s.product, s.parameter, "" if s.value is None else f"{s.value:.4g} {s.unit}".strip(),
+        "" if s.grade is None else f"{s.grade:.2f}", s.message) for s in scores]
+    widths = [min(max(len(cell) for cell in column), limit) for column, limit in zip(zip(*rows), TABLE_WIDTHS, strict=True)]
+    image = Image.new("RGB", (WIDTH_PIXELS, (len(rows) + 1) * ROW_PIXELS + MARGIN_PIXELS), "white")
+    draw = ImageDraw.Draw(image)
+    left = 4 * MARGIN_PIXELS
+    for row, cells in enumerate(rows):
+        top = MARGIN_PIXELS + row * ROW_PIXELS
+        line = "  ".join(cell[:width].ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+        draw.text((left, top), line, fill="black", font=_font(True))
+        if row:
+            draw.rectangle((left - 2 * MARGIN_PIXELS, top + 2, left - MARGIN_PIXELS, top + ROW_PIXELS - 3),
+                           fill=COLOURS[scores[row - 1].score])
+    return image
+
+
+@cache
+def _font(monospace: bool) -> ImageFont.FreeTypeFont:
+    """matplotlib's own DejaVu fonts, so the report needs no system font."""
+    return ImageFont.truetype(font_manager.findfont("DejaVu Sans Mono" if monospace else "DejaVu Sans"), FONT_POINTS)
 
 
 def order_snr(scores: Sequence[QcScore]) -> dict[str, list[tuple[int, float]]]:
@@ -64,35 +118,20 @@ def key_scores(scores: Sequence[QcScore]) -> list[QcScore]:
     return sorted(shown, key=lambda s: ({1: 0, None: 1, 0: 2}[s.score], s.product, s.parameter))[:TABLE_ROWS]
 
 
-def _spectrum_panel(axes: plt.Axes, spectra: Mapping[str, Spectrum]) -> None:
+def _spectrum_panel(axes: Axes, spectra: Mapping[str, Spectrum]) -> None:
     for name, spectrum in spectra.items():
         good = spectrum.good
-        axes.plot(spectrum.wave_nm[good], spectrum.flux[good], lw=0.3, label=name)
+        axes.plot(*envelope_line(spectrum.wave_nm[good], spectrum.flux[good]), lw=0.3, label=name)
     axes.set_xlabel("wavelength [nm]")
     axes.set_ylabel("flux")
     axes.set_title("spectrum overview", fontsize=9)
     axes.legend(fontsize=7, loc="upper right")
 
 
-def _orders_panel(axes: plt.Axes, orders: Mapping[str, list[tuple[int, float]]]) -> None:
+def _orders_panel(axes: Axes, orders: Mapping[str, list[tuple[int, float]]]) -> None:
     for product, values in orders.items():
         axes.plot([o for o, _ in values], [v for _, v in values], marker="o", ms=3, lw=1, label=product)
     axes.set_xlabel("extracted order")
     axes.set_ylabel("S/N")
     axes.set_title("S/N per order (QC.ORDi.OBJ.SN)", fontsize=9)
     axes.legend(fontsize=7, loc="lower right")
-
-
-def _table_panel(axes: plt.Axes, scores: Sequence[QcScore]) -> None:
-    axes.axis("off")
-    if not scores:
-        axes.text(0.5, 0.5, "no QC parameter has a threshold", ha="center", va="center")
-        return
-    rows = [[s.product, s.parameter, "" if s.value is None else f"{s.value:.4g} {s.unit}".strip(),
-             "" if s.grade is None else f"{s.grade:.2f}", s.message] for s in scores]
-    table = axes.table(cellText=rows, colLabels=["product", "parameter", "value", "grade", "verdict"],
-                       loc="upper center", cellLoc="left", colWidths=[0.2, 0.2, 0.1, 0.06, 0.44])
-    table.auto_set_font_size(False)
-    table.set_fontsize(7)
-    for row, score in enumerate(scores, start=1):
-        table[row, 3].set_facecolor(COLOURS[score.score])
