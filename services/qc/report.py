@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -25,15 +26,24 @@ COLOURS = {0: "#3a9d3a", 1: "#d23c3c", None: "#a0a0a0"}
 TABLE_ROWS = 22
 TABLE_WIDTHS = (28, 26, 14, 6, 60)
 """At most so many characters per column of the scores table: product, parameter, value, grade, verdict."""
-DPI = 90
-WIDTH_PIXELS = 990
-PANEL_INCHES = 3.2
-TITLE_PIXELS = 50
-ROW_PIXELS = 14
-MARGIN_PIXELS = 12
-FONT_POINTS = 11
 PNG_OPTIONS = {"compress_level": 1}
 """zlib's fastest level: the PNG is a little larger and takes a fraction of the time to write."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Sizes in the report: pixels, except the data panels' height (inches at `dpi`)."""
+
+    dpi: int = 90
+    width: int = 990
+    panel_inches: float = 3.2
+    title: int = 50
+    row: int = 14
+    margin: int = 12
+    font_points: int = 11
+
+
+LAYOUT = Layout()
 
 
 def write_report(path: Path, ab: AssociationBlock, scores: Sequence[QcScore], spectra: Mapping[str, Spectrum]) -> Path:
@@ -43,12 +53,12 @@ def write_report(path: Path, ab: AssociationBlock, scores: Sequence[QcScore], sp
     shown = key_scores(scores)
     panels = _panels(spectra, order_snr(scores))
     table = _table_image(shown)
-    report = Image.new("RGB", (WIDTH_PIXELS, TITLE_PIXELS + (panels.height if panels else 0) + table.height), "white")
+    report = Image.new("RGB", (LAYOUT.width, LAYOUT.title + (panels.height if panels else 0) + table.height), "white")
     draw = ImageDraw.Draw(report)
-    draw.multiline_text((WIDTH_PIXELS // 2, MARGIN_PIXELS), f"{ab.ab_id}\n{ab.raw_type} · {ab.recipe} · night {ab.night}",
+    draw.multiline_text((LAYOUT.width // 2, LAYOUT.margin), f"{ab.ab_id}\n{ab.raw_type} · {ab.recipe} · night {ab.night}",
                         fill="black", font=_font(False), anchor="ma", align="center")
     if panels:
-        report.paste(panels, (0, TITLE_PIXELS))
+        report.paste(panels, (0, LAYOUT.title))
     report.paste(table, (0, report.height - table.height))
     report.save(path, format="png", **PNG_OPTIONS)
     return path
@@ -58,9 +68,9 @@ def _panels(spectra: Mapping[str, Spectrum], orders: Mapping[str, list[tuple[int
     kinds = [kind for kind, present in (("spectrum", bool(spectra)), ("orders", bool(orders))) if present]
     if not kinds:
         return None
-    figure = Figure(figsize=(WIDTH_PIXELS / DPI, PANEL_INCHES * len(kinds)), dpi=DPI)
-    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.5 / (PANEL_INCHES * len(kinds)), top=1 - 0.25 / (PANEL_INCHES * len(kinds)),
-                           hspace=0.9 / PANEL_INCHES)
+    figure = Figure(figsize=(LAYOUT.width / LAYOUT.dpi, LAYOUT.panel_inches * len(kinds)), dpi=LAYOUT.dpi)
+    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.5 / (LAYOUT.panel_inches * len(kinds)), top=1 - 0.25 / (LAYOUT.panel_inches * len(kinds)),
+                           hspace=0.9 / LAYOUT.panel_inches)
     for row, kind in enumerate(kinds, start=1):
         axes = figure.add_subplot(len(kinds), 1, row)
         if kind == "spectrum":
@@ -75,23 +85,23 @@ def _panels(spectra: Mapping[str, Spectrum], orders: Mapping[str, list[tuple[int
 def _table_image(scores: Sequence[QcScore]) -> Image.Image:
     """One monospaced line per score, a coloured square before it for its grade."""
     if not scores:
-        image = Image.new("RGB", (WIDTH_PIXELS, 3 * ROW_PIXELS), "white")
-        ImageDraw.Draw(image).text((WIDTH_PIXELS // 2, ROW_PIXELS), "no QC parameter has a threshold", fill="black",
+        image = Image.new("RGB", (LAYOUT.width, 3 * LAYOUT.row), "white")
+        ImageDraw.Draw(image).text((LAYOUT.width // 2, LAYOUT.row), "no QC parameter has a threshold", fill="black",
                                    font=_font(False), anchor="ma")
         return image
     rows = [("product", "parameter", "value", "grade", "verdict")] + [(
         s.product, s.parameter, "" if s.value is None else f"{s.value:.4g} {s.unit}".strip(),
         "" if s.grade is None else f"{s.grade:.2f}", s.message) for s in scores]
     widths = [min(max(len(cell) for cell in column), limit) for column, limit in zip(zip(*rows), TABLE_WIDTHS, strict=True)]
-    image = Image.new("RGB", (WIDTH_PIXELS, (len(rows) + 1) * ROW_PIXELS + MARGIN_PIXELS), "white")
+    image = Image.new("RGB", (LAYOUT.width, (len(rows) + 1) * LAYOUT.row + LAYOUT.margin), "white")
     draw = ImageDraw.Draw(image)
-    left = 4 * MARGIN_PIXELS
+    left = 4 * LAYOUT.margin
     for row, cells in enumerate(rows):
-        top = MARGIN_PIXELS + row * ROW_PIXELS
+        top = LAYOUT.margin + row * LAYOUT.row
         line = "  ".join(cell[:width].ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
         draw.text((left, top), line, fill="black", font=_font(True))
         if row:
-            draw.rectangle((left - 2 * MARGIN_PIXELS, top + 2, left - MARGIN_PIXELS, top + ROW_PIXELS - 3),
+            draw.rectangle((left - 2 * LAYOUT.margin, top + 2, left - LAYOUT.margin, top + LAYOUT.row - 3),
                            fill=COLOURS[scores[row - 1].score])
     return image
 
@@ -99,7 +109,7 @@ def _table_image(scores: Sequence[QcScore]) -> Image.Image:
 @cache
 def _font(monospace: bool) -> ImageFont.FreeTypeFont:
     """matplotlib's own DejaVu fonts, so the report needs no system font."""
-    return ImageFont.truetype(font_manager.findfont("DejaVu Sans Mono" if monospace else "DejaVu Sans"), FONT_POINTS)
+    return ImageFont.truetype(font_manager.findfont("DejaVu Sans Mono" if monospace else "DejaVu Sans"), LAYOUT.font_points)
 
 
 def order_snr(scores: Sequence[QcScore]) -> dict[str, list[tuple[int, float]]]:
