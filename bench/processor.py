@@ -35,6 +35,7 @@ from services.processor.service import lifespan, on_data_staged  # noqa: E402
 from shared.bus.runtime import ServiceStart  # noqa: E402
 from shared.contracts import DataStaged, ProcessingMode, ProcessStatus  # noqa: E402
 from shared.pipeline_install import esorex_executable  # noqa: E402
+from tests.integration.processor.test_simulated_night import CHAIN, SCIENCE  # noqa: E402
 from tests.integration.simulator.chain import classify  # noqa: E402
 from tests.support.bus import fast_runtime  # noqa: E402
 from tests.support.storage import stored_path  # noqa: E402
@@ -43,14 +44,7 @@ from tools.simulator.plan import night_plan  # noqa: E402
 from tools.simulator.thar import write_line_refer_table  # noqa: E402
 from tools.simulator.uves import simulate_night  # noqa: E402
 
-STEPS = (
-    ("uves_cal_mbias", "BIAS", ()),
-    ("uves_cal_predict", "ARC_LAMP_FORM", ("LINE_REFER_TABLE",)),
-    ("uves_cal_orderpos", "ORDER_FLAT", ("ORDER_GUESS_TAB",)),
-    ("uves_cal_mflat", "FLAT", ("MASTER_BIAS", "ORDER_TABLE")),
-    ("uves_cal_wavecal", "ARC_LAMP", ("MASTER_BIAS", "ORDER_TABLE", "LINE_GUESS_TAB", "LINE_REFER_TABLE")),
-    ("uves_obs_scired", "SCI_POINT", ("MASTER_BIAS", "ORDER_TABLE", "LINE_TABLE", "MASTER_FLAT")),
-)
+STEPS = (*CHAIN, SCIENCE)
 
 
 def main() -> None:

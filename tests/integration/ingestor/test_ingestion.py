@@ -14,7 +14,7 @@ from shared.archive import ledger, releases
 from shared.archive.calibrations import calibrations_of_ab, get_calibration
 from shared.archive.catalogue import get_product, products_of_ab, versions_of
 from shared.archive.models import AbState, CalibrationStatus, ProductStatus, ProvenanceKind, RequestState
-from shared.contracts import DateRequested, Decision, FinalState, Ingested, ProcessingMode
+from shared.contracts import Certified, DateRequested, Decision, FinalState, Ingested, ProcessingMode
 from shared.storage import sha256_of
 from tests.integration.ingestor.conftest import REQUEST, Products, bias_ab, certified, science_ab
 from tests.support.storage import stored_path
@@ -107,10 +107,7 @@ async def test_the_same_file_certified_again_keeps_its_product(
 async def test_a_new_version_makes_the_old_one_obsolete_and_keeps_both_files(
     ctx: IngestorContext, products: Products, tmp_path: Path
 ) -> None:
-    preview = await products.preview(tmp_path)
-    old = certified(science_ab(), [await products.idp(write_sdp(tmp_path / "v1" / "x_SDP_BLUE.fits", seed=1)), preview])
-    new = certified(science_ab(), [await products.idp(write_sdp(tmp_path / "v2" / "x_SDP_BLUE.fits", seed=2)), preview],
-                    minutes_later=60 * 24)
+    old, new = await two_versions(products, tmp_path, minutes_apart=60 * 24)
 
     [first] = await on_certified(old, ctx)
     [second] = await on_certified(new, ctx)
@@ -255,10 +252,7 @@ async def test_abs_certified_in_the_same_millisecond_get_distinct_ids(
 async def test_an_old_event_redelivered_after_a_new_version_changes_nothing(
     ctx: IngestorContext, products: Products, tmp_path: Path
 ) -> None:
-    preview = await products.preview(tmp_path)
-    old = certified(science_ab(), [await products.idp(write_sdp(tmp_path / "v1" / "x_SDP_BLUE.fits", seed=1)), preview])
-    new = certified(science_ab(), [await products.idp(write_sdp(tmp_path / "v2" / "x_SDP_BLUE.fits", seed=2)), preview],
-                    minutes_later=60)
+    old, new = await two_versions(products, tmp_path, minutes_apart=60)
     [first] = await on_certified(old, ctx)
     [second] = await on_certified(new, ctx)
 
@@ -301,3 +295,12 @@ async def test_the_done_request_keeps_what_the_fetcher_reported(ctx: IngestorCon
     async with ctx.db.session() as session:
         done = await ledger.get_request(session, REQUEST)
     assert (done.state, done.reason) == (RequestState.DONE, f"1 REVIEW; {fetched}")
+
+
+async def two_versions(products: Products, tmp_path: Path, minutes_apart: int) -> tuple[Certified, Certified]:
+    """The same science AB certified twice, with another spectrum (and the same preview) the second time."""
+    preview = await products.preview(tmp_path)
+    old = certified(science_ab(), [await products.idp(write_sdp(tmp_path / "v1" / "x_SDP_BLUE.fits", seed=1)), preview])
+    new = certified(science_ab(), [await products.idp(write_sdp(tmp_path / "v2" / "x_SDP_BLUE.fits", seed=2)), preview],
+                    minutes_later=minutes_apart)
+    return old, new
