@@ -24,10 +24,11 @@ import hashlib
 import logging
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import obstore
@@ -48,6 +49,7 @@ from shared.errors import ConfigError, DataError, TransientError
 from shared.fileio import atomic_output
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 URI_SCHEME = "store:"
 CHUNK_BYTES = 1 << 20
@@ -164,20 +166,14 @@ class FileStore:
 
     async def size_of(self, key: str) -> int | None:
         """The size of the object at `key`, None when there is none."""
-        async with self._reaching():
-            try:
-                meta = await obstore.head_async(self._backend, key)
-            except (FileNotFoundError, NotFoundError):
-                return None
-        return meta["size"]
+        meta = await self._object(obstore.head_async, key)
+        return None if meta is None else meta["size"]
 
     async def chunks(self, key: str) -> AsyncIterator[bytes]:
         """The object's bytes, streamed; DataError when it is missing."""
-        async with self._reaching():
-            try:
-                result = await obstore.get_async(self._backend, key)
-            except (FileNotFoundError, NotFoundError):
-                raise DataError(f"{key} is missing from the file store {self.location}") from None
+        result = await self._object(obstore.get_async, key)
+        if result is None:
+            raise DataError(f"{key} is missing from the file store {self.location}")
         async with self._reaching():
             async for chunk in result.stream(min_chunk_size=CHUNK_BYTES):
                 yield bytes(chunk)
@@ -206,11 +202,10 @@ class FileStore:
 
     async def read(self, key: str) -> bytes | None:
         """A small document, None when there is none."""
+        result = await self._object(obstore.get_async, key)
+        if result is None:
+            return None
         async with self._reaching():
-            try:
-                result = await obstore.get_async(self._backend, key)
-            except (FileNotFoundError, NotFoundError):
-                return None
             return bytes(await result.bytes_async())
 
     async def write(self, key: str, content: bytes) -> None:
@@ -247,6 +242,14 @@ class FileStore:
             raise ConfigError(
                 f"the file store {self.location} does not exist: create the bucket or fix {STORE_URL_VARIABLE}"
             ) from None
+
+    async def _object(self, operation: Callable[[Any, str], Awaitable[T]], key: str) -> T | None:
+        """obstore's `operation` (head or get) on the object at `key`; None when there is none."""
+        async with self._reaching():
+            try:
+                return await operation(self._backend, key)
+            except (FileNotFoundError, NotFoundError):
+                return None
 
     @asynccontextmanager
     async def _reaching(self) -> AsyncIterator[None]:
