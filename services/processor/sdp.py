@@ -26,6 +26,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,7 @@ COLUMN_UTYPE = {
     "QUAL": "spec:Data.FluxAxis.Accuracy.QualityStatus",
 }
 # WAVE in double: float32 would round 680 nm to ~4e-5 nm, a 0.02 km/s error.
+FITS_BLOCK_BYTES = 2880
 COLUMN_FORMAT = {"WAVE": "D", "FLUX": "E", "ERR": "E", "QUAL": "J"}
 
 
@@ -336,11 +338,24 @@ def write_sdp(hdul: fits.HDUList, path: Path) -> Path:
 
     The same inputs give the same bytes: astropy would otherwise stamp the current time into the
     CHECKSUM comment, and an unchanged reprocessing would look like a new product version.
+    astropy byte-swaps a table of array columns one array element at a time in Python (about a
+    second per spectrum, for the checksum and again for writing), so the file's bytes are laid out
+    here with numpy and astropy sums and writes them as read back, big-endian already.
     """
-    for hdu in hdul:
-        hdu.add_checksum(when="phoenix SDP conversion")
-    hdul.writeto(path, overwrite=True, checksum=False)
+    with fits.open(BytesIO(b"".join(_fits_bytes(hdu) for hdu in hdul))) as laid_out:
+        for hdu in laid_out:
+            hdu.add_checksum(when="phoenix SDP conversion")
+        laid_out.writeto(path, overwrite=True, checksum=False)
     return path
+
+
+def _fits_bytes(hdu: fits.PrimaryHDU | fits.BinTableHDU) -> bytes:
+    """An HDU as a FITS file holds it: the header, then the data big-endian, each padded to 2880 bytes."""
+    if hdu.data is None:
+        return hdu.header.tostring().encode("ascii")
+    data = np.asarray(hdu.data)
+    laid_out = data.astype(data.dtype.newbyteorder(">")).tobytes()
+    return hdu.header.tostring().encode("ascii") + laid_out + b"\0" * (-len(laid_out) % FITS_BLOCK_BYTES)
 
 
 def primary_header(columns: SdpColumns, context: SdpContext) -> fits.Header:

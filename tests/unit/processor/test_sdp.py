@@ -12,7 +12,16 @@ import pytest
 from astropy.io import fits
 
 from services.processor.science import SdpProduct, convert_science_products, read_line_table_qc
-from services.processor.sdp import BAD_VALUE, NO_DATA, SATURATED, SPIKE, ChipSpectrum, chip_columns, load_sdp_rules
+from services.processor.sdp import (
+    BAD_VALUE,
+    NO_DATA,
+    SATURATED,
+    SPIKE,
+    ChipSpectrum,
+    chip_columns,
+    load_sdp_rules,
+    write_sdp,
+)
 from shared.contracts import AssociationBlock, ProcessingMode, RawFrame
 from shared.errors import DataError
 
@@ -333,3 +342,24 @@ def test_cosmic_ray_residuals_are_flagged_as_spikes_and_lines_are_not():
     columns = chip_columns(ChipSpectrum(chip="REDL", wave_nm=wave, flux=flux, error=error))
     flagged = np.flatnonzero(columns.qual & SPIKE)
     assert set(flagged) == {1199, 1200, 1201, 1202}
+
+
+def test_written_bytes_are_those_astropy_writes_itself(blue, tmp_path):
+    """write_sdp lays the table out with numpy (astropy byte-swaps array columns element by element):
+    the file must be the one astropy's own add_checksum + writeto give."""
+    with fits.open(blue.path) as written:
+        headers = [hdu.header.copy() for hdu in written]
+        columns = [fits.Column(name=c.name, format=c.format, unit=c.unit, array=np.asarray(written[1].data[c.name]).astype(
+            written[1].data[c.name].dtype.newbyteorder("="))) for c in written[1].columns]
+    for header in headers:
+        del header["CHECKSUM"], header["DATASUM"]
+
+    def rebuilt() -> fits.HDUList:
+        return fits.HDUList([fits.PrimaryHDU(header=headers[0]), fits.BinTableHDU.from_columns(columns, header=headers[1])])
+
+    by_astropy = rebuilt()
+    for hdu in by_astropy:
+        hdu.add_checksum(when="phoenix SDP conversion")
+    by_astropy.writeto(tmp_path / "astropy.fits", checksum=False)
+    write_sdp(rebuilt(), tmp_path / "phoenix.fits")
+    assert (tmp_path / "phoenix.fits").read_bytes() == (tmp_path / "astropy.fits").read_bytes()
