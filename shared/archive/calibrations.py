@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.archive.models import Calibration, CalibrationStatus
 from shared.archive.types import utc_now
-from shared.archive.upsert import insert, rows_written
+from shared.archive.upsert import insert_new
 
 
 async def register_calibration(
@@ -26,21 +26,20 @@ async def register_calibration(
 ) -> Calibration:
     """Record a registered master calibration as CURRENT, retiring the one it `replaces`.
     Registering the same name again changes nothing."""
-    statement = (
-        insert(session, Calibration)
-        .values(
-            name=name,
-            pro_catg=pro_catg,
-            ab_id=ab_id,
-            setting=dict(setting),
-            mjd_obs=mjd_obs,
-            status=CalibrationStatus.CURRENT,
-            replaces=replaces,
-            registered_at=at or utc_now(),
-        )
-        .on_conflict_do_nothing(index_elements=[Calibration.name])
+    written = await insert_new(
+        session,
+        Calibration,
+        [Calibration.name],
+        name=name,
+        pro_catg=pro_catg,
+        ab_id=ab_id,
+        setting=dict(setting),
+        mjd_obs=mjd_obs,
+        status=CalibrationStatus.CURRENT,
+        replaces=replaces,
+        registered_at=at or utc_now(),
     )
-    if await rows_written(session, statement) == 1 and replaces is not None:
+    if written and replaces is not None:
         await retire_calibration(session, replaces)
     fresh = select(Calibration).where(Calibration.name == name).execution_options(populate_existing=True)
     return (await session.scalars(fresh)).one()

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.archive.models import AbRecord, AbState, AbTransition, Campaign, Request, RequestState
 from shared.archive.types import utc_now
-from shared.archive.upsert import insert, rows_written
+from shared.archive.upsert import insert, insert_new, rows_written
 from shared.contracts import (
     AssociationBlock,
     Certified,
@@ -61,27 +61,25 @@ async def record_request(
 ) -> bool:
     """Enter a date request as RECEIVED; False if it was already there (a redelivery)."""
     now = utc_now()
-    statement = (
-        insert(session, Request)
-        .values(
-            request_id=request.request_id,
-            instrument_mode=request.instrument_mode,
-            night=request.night,
-            night_to=request.night_to,
-            mode=request.mode.value,
-            campaign_id=request.campaign_id,
-            priority=request.priority,
-            reprocess=request.reprocess,
-            state=RequestState.RECEIVED,
-            reason="",
-            rules_version=rules_version,
-            pipeline_version=pipeline_version,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[Request.request_id])
+    return await insert_new(
+        session,
+        Request,
+        [Request.request_id],
+        request_id=request.request_id,
+        instrument_mode=request.instrument_mode,
+        night=request.night,
+        night_to=request.night_to,
+        mode=request.mode.value,
+        campaign_id=request.campaign_id,
+        priority=request.priority,
+        reprocess=request.reprocess,
+        state=RequestState.RECEIVED,
+        reason="",
+        rules_version=rules_version,
+        pipeline_version=pipeline_version,
+        created_at=now,
+        updated_at=now,
     )
-    return await rows_written(session, statement) == 1
 
 
 async def set_request_state(session: AsyncSession, request_id: uuid.UUID, state: RequestState, reason: str = "") -> bool:
@@ -139,20 +137,18 @@ async def record_campaign(
     description: str = "",
 ) -> bool:
     """Enter a campaign; False if one with this id exists (it is left as it is)."""
-    statement = (
-        insert(session, Campaign)
-        .values(
-            campaign_id=campaign_id,
-            instrument_mode=instrument_mode,
-            night_from=night_from,
-            night_to=night_to,
-            mode=mode.value,
-            description=description,
-            created_at=utc_now(),
-        )
-        .on_conflict_do_nothing(index_elements=[Campaign.campaign_id])
+    return await insert_new(
+        session,
+        Campaign,
+        [Campaign.campaign_id],
+        campaign_id=campaign_id,
+        instrument_mode=instrument_mode,
+        night_from=night_from,
+        night_to=night_to,
+        mode=mode.value,
+        description=description,
+        created_at=utc_now(),
     )
-    return await rows_written(session, statement) == 1
 
 
 async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign | None:
@@ -218,12 +214,9 @@ async def _add_transition(
     session: AsyncSession, ab_id: str, state: AbState, *, reason: str, event_id: uuid.UUID, service: str, at: datetime
 ) -> bool:
     """A history row, unless this (AB, event, state) has one; True if written."""
-    history = (
-        insert(session, AbTransition)
-        .values(ab_id=ab_id, state=state, reason=reason, event_id=event_id, service=service, at=at)
-        .on_conflict_do_nothing(index_elements=[AbTransition.ab_id, AbTransition.event_id, AbTransition.state])
-    )
-    return await rows_written(session, history) == 1
+    key = [AbTransition.ab_id, AbTransition.event_id, AbTransition.state]
+    return await insert_new(session, AbTransition, key, ab_id=ab_id, state=state, reason=reason, event_id=event_id,
+                            service=service, at=at)
 
 
 async def claim_ab(
