@@ -188,6 +188,17 @@ def simulate_rows(d: dict | None) -> list[Row]:
             for f in d["figures"]]
 
 
+def cli_rows(d: dict | None) -> list[Row]:
+    if d is None:
+        return [("bench/cli.py", "not measured", "", "")]
+    target = d["target_seconds"]
+    load = (f"load average {d['load_average_before'][0]:.1f} → {d['load_average_after'][0]:.1f} on {d['cores']} cores, "
+            f"{d['finished_at'][:16].replace('T', ' ')}")
+    return [("when measured", load, "", "")] + [(f"`{f['command']}`, median of {d['runs']}", f"wall {f['wall_seconds_median']:.2f} s, "
+             f"CPU {f['cpu_seconds_median']:.2f} s", f"≤ {target:.0f} s", verdict(f["wall_seconds_median"] <= target))
+            for f in d["figures"]]
+
+
 def table() -> str:
     sections = [
         ("Orchestration overhead — `bench/processor.py`", processor_rows(load("processor"))),
@@ -206,6 +217,7 @@ def table() -> str:
                                 else f"page {f['label'].split(' ', 1)[1]} over 100,000 products, {f['label'].split(' ')[0]}",
                                 f"median {f['median_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms", "", ""))),
         ("Simulator — `bench/simulate.py`", simulate_rows(load("simulate"))),
+        ("Command start — `bench/cli.py`", cli_rows(load("cli"))),
     ]
     run_all = load("run_all") or {}
     lines = []

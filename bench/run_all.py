@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run_all.py [--only campaign,processor] [--skip simulate]
 
-Scripts that write their own JSON (bus, broker, store, processor, simulate, campaign) do so; for the others
+Scripts that write their own JSON (bus, broker, store, processor, simulate, campaign, cli) do so; for the others
 (fetcher, fetcher_classify, portal) their printed lines are kept in bench/results/<name>.json
 with the figures read from them. Each script's wall time and the machine's load average before
 and after are recorded beside it in bench/results/run_all.json, since other work on the
@@ -35,6 +35,7 @@ STEPS: list[tuple[str, list[str], bool]] = [
     ("fetcher", ["--nights", "30", "--repeat", "5"], False),
     ("portal", ["--products", "100000", "--searches", "200"], False),
     ("simulate", ["--runs-2x2", "2", "--runs-1x1", "1"], True),
+    ("cli", ["--runs", "5"], True),
 ]
 
 # Figures read from the printed lines of the scripts that write no JSON: name → regex with named groups.

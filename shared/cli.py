@@ -66,6 +66,12 @@ def command_modules(command: str | None = None) -> list[ModuleType]:
     return modules
 
 
+def command_names() -> list[str]:
+    """The name of every command, without importing any command module."""
+    shared_names = {info.name for info in pkgutil.iter_modules(commands.__path__)}
+    return sorted(shared_names | {entry.name for entry in entry_points(group="phoenix.commands")})
+
+
 def command_named(argv: list[str]) -> str | None:
     """The sub-command in `argv` (the first word that is not an option or the log level's value)."""
     words = iter(argv)

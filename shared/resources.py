@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from shared.archive.database import ArchiveDatabase
 from shared.archive.settings import DatabaseSettings, sqlite_path
 from shared.errors import ConfigError
-from shared.settings import load_settings
-from shared.storage import FileStore, StorageSettings, open_file_store
+from shared.settings import StorageSettings, load_settings
+
+if TYPE_CHECKING:
+    from shared.storage import FileStore
 
 
 @asynccontextmanager
@@ -38,6 +41,8 @@ async def existing_archive_database(settings: DatabaseSettings | None = None) ->
 
 async def file_store(settings: StorageSettings | None = None) -> FileStore:
     """The file store `PHOENIX_STORE_URL` names, checked: a missing bucket or refused credentials stop the service."""
+    from shared.storage import open_file_store
+
     store = open_file_store(settings or load_settings(StorageSettings))
     await store.check()
     return store

@@ -5,9 +5,10 @@ Build them once in the entry point and pass them down; nothing here is built at 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigError
@@ -93,6 +94,41 @@ class RuntimeSettings(BaseSettings):
     connect_attempts: int = Field(default=10, ge=1, description="Tries of the first connection to the broker.")
     metrics_host: str = Field(default="127.0.0.1", description="Interface of the /metrics and health server.")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="Port of /metrics; 0 picks a free port.")
+
+
+class StorageSettings(BaseSettings):
+    """Where phoenix keeps its files (`PHOENIX_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Root of the default file store and SQLite database.")
+    store_url: str | None = Field(
+        default=None, description="file:///path or s3://bucket/prefix; default: file:// of the data folder's store/."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint of an s3:// store that is not AWS (s3proxy, MinIO, Ceph)."
+    )
+    cache_dir: Path | None = Field(
+        default=None, description="Private scratch of this host (recipe runs, local copies); default: data folder's cache/."
+    )
+
+    @property
+    def store_location(self) -> str:
+        return self.store_url or (self.data_dir / "store").resolve().as_uri()
+
+    @property
+    def cache_root(self) -> Path:
+        return self.cache_dir or self.data_dir / "cache"
+
+
+class S3Credentials(BaseSettings):
+    """The standard AWS variables, unprefixed."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    access_key_id: str | None = Field(default=None, validation_alias=AliasChoices("AWS_ACCESS_KEY_ID"))
+    secret_access_key: str | None = Field(default=None, validation_alias=AliasChoices("AWS_SECRET_ACCESS_KEY"))
+    region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION"))
 
 
 def load_settings(cls: type[SettingsT], **overrides: object) -> SettingsT:

@@ -41,12 +41,11 @@ from obstore.exceptions import (
 )
 from obstore.store import LocalStore, S3Store
 from prometheus_client import Counter, Histogram
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contracts import StagedFile
 from shared.errors import ConfigError, DataError, TransientError
 from shared.fileio import atomic_output
+from shared.settings import S3Credentials, StorageSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,41 +64,6 @@ TRANSFER_BYTES = Counter("phoenix_store_transfer_bytes_total", "Bytes copied int
                          ["operation"])
 # S3 error codes of a refused request; obstore reports some of them only as generic errors.
 REFUSED_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")
-
-
-class StorageSettings(BaseSettings):
-    """Where phoenix keeps its files (`PHOENIX_*`)."""
-
-    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore")
-
-    data_dir: Path = Field(default=Path("data"), description="Root of the default file store and SQLite database.")
-    store_url: str | None = Field(
-        default=None, description="file:///path or s3://bucket/prefix; default: file:// of the data folder's store/."
-    )
-    s3_endpoint_url: str | None = Field(
-        default=None, description="S3 endpoint of an s3:// store that is not AWS (s3proxy, MinIO, Ceph)."
-    )
-    cache_dir: Path | None = Field(
-        default=None, description="Private scratch of this host (recipe runs, local copies); default: data folder's cache/."
-    )
-
-    @property
-    def store_location(self) -> str:
-        return self.store_url or (self.data_dir / "store").resolve().as_uri()
-
-    @property
-    def cache_root(self) -> Path:
-        return self.cache_dir or self.data_dir / "cache"
-
-
-class S3Credentials(BaseSettings):
-    """The standard AWS variables, unprefixed."""
-
-    model_config = SettingsConfigDict(extra="ignore")
-
-    access_key_id: str | None = Field(default=None, validation_alias=AliasChoices("AWS_ACCESS_KEY_ID"))
-    secret_access_key: str | None = Field(default=None, validation_alias=AliasChoices("AWS_SECRET_ACCESS_KEY"))
-    region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION"))
 
 
 def sha256_of(path: Path) -> str:

@@ -12,17 +12,13 @@ import argparse
 import asyncio
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
-from services.certifier.adapters.archive import record_state
-from services.certifier.policies import Verdict
-from services.certifier.service import certified
 from shared import __version__
-from shared.archive import ArchiveDatabase, DatabaseSettings
-from shared.archive.reviews import decide_review, pending_reviews
-from shared.bus.publish import publish
-from shared.contracts import Decision, QcScored
 from shared.errors import DataError
-from shared.settings import KafkaSettings, load_settings
+
+if TYPE_CHECKING:
+    from shared.contracts import Decision
 
 REVIEW_POLICY = "REVIEW"
 REVIEWER_IDENTITY = f"phoenix-review@{__version__}"
@@ -67,12 +63,25 @@ def run_decision(args: argparse.Namespace) -> int:
 
 
 async def _pending(limit: int) -> list[tuple[str, str, str, str]]:
+    from shared.archive import ArchiveDatabase, DatabaseSettings
+    from shared.archive.reviews import pending_reviews
+    from shared.settings import load_settings
+
     async with ArchiveDatabase.from_settings(load_settings(DatabaseSettings)) as db, db.session() as session:
         reviews = await pending_reviews(session, limit=limit)
         return [(r.ab_id, r.event["ab"]["raw_type"], r.event["ab"]["night"], r.reason) for r in reviews]
 
 
 async def _decide(ab_id: str, accept: bool, reviewer: str, comment: str) -> Decision:
+    from services.certifier.adapters.archive import record_state
+    from services.certifier.policies import Verdict
+    from services.certifier.service import certified
+    from shared.archive import ArchiveDatabase, DatabaseSettings
+    from shared.archive.reviews import decide_review
+    from shared.bus.publish import publish
+    from shared.contracts import Decision, QcScored
+    from shared.settings import KafkaSettings, load_settings
+
     kafka = load_settings(KafkaSettings)
     async with ArchiveDatabase.from_settings(load_settings(DatabaseSettings)) as db, db.session() as session:
         review = await decide_review(session, ab_id, accept=accept, decided_by=reviewer, comment=comment)

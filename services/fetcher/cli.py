@@ -13,16 +13,15 @@ import asyncio
 import json
 import sys
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.fetcher.association import PENDING, Associated, associate
-from services.fetcher.night import NightFrames, load_classifier, read_catalogue, read_nights
 from shared.cli_arguments import add_request
-from shared.contracts import AssociationBlock
 from shared.errors import ConfigError, DataError, TransientError
-from shared.instruments.association import load_association_rules
-from shared.rawarchive.client import open_archive
-from shared.rawarchive.settings import ArchiveClientSettings
+
+if TYPE_CHECKING:
+    from services.fetcher.association import Associated
+    from services.fetcher.night import NightFrames
+    from shared.contracts import AssociationBlock
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _associate_nights(args: argparse.Namespace, first: date, last: date) -> tuple[NightFrames, Associated]:
+    from services.fetcher.association import associate
+    from services.fetcher.night import load_classifier, read_catalogue, read_nights
+    from shared.instruments.association import load_association_rules
+    from shared.rawarchive.client import open_archive
+    from shared.rawarchive.settings import ArchiveClientSettings
+
     rules = load_association_rules(args.instrument_mode)
     rule_set = rules.rule_set_for(first)
     classifier = load_classifier(args.instrument_mode)
@@ -106,6 +111,8 @@ def dfos_block(block: AssociationBlock) -> str:
 
 
 def association_log_line(association: Any) -> str:
+    from services.fetcher.association import PENDING
+
     flag = "VIRTUAL" if association.evaluation == PENDING else "REAL"
     return (f"{association.evaluation} {association.role.value} {flag} {association.file} "
             f"{association.pro_catg} {association.delta_days:.3f} {association.level}")

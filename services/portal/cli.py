@@ -55,8 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def portal_settings(data: Path | None, host: str, port: int) -> PortalSettings:
     from services.portal.settings import PortalSettings
-    from shared.settings import KafkaSettings, load_settings
-    from shared.storage import StorageSettings
+    from shared.settings import KafkaSettings, StorageSettings, load_settings
 
     data_dir = data if data is not None else load_settings(StorageSettings).data_dir
     kafka = load_settings(KafkaSettings) if os.environ.get(KAFKA_VARIABLE) else None
@@ -89,8 +88,7 @@ def _announce(url: str) -> None:
 def run_token_create(args: argparse.Namespace) -> int:
     from shared.archive.types import utc_now
     from shared.errors import TransientError
-    from shared.settings import load_settings
-    from shared.storage import StorageSettings
+    from shared.settings import StorageSettings, load_settings
 
     data_dir = args.data if args.data is not None else load_settings(StorageSettings).data_dir
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -12,11 +12,12 @@ import importlib
 import logging
 import signal
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
-from shared.bus.runtime import ServiceRunner, ServiceSpec
 from shared.errors import ConfigError, TransientError
-from shared.settings import KafkaSettings, RuntimeSettings, load_settings
-from shared.telemetry import TelemetryServer
+
+if TYPE_CHECKING:
+    from shared.bus.runtime import ServiceRunner, ServiceSpec
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ def available_services() -> dict[str, object]:
 
 
 def load_service(name: str) -> ServiceSpec:
+    from shared.bus.runtime import ServiceSpec
+
     if ":" in name:
         module, attribute = name.split(":", 1)
         spec = getattr(importlib.import_module(module), attribute)
@@ -53,6 +56,9 @@ def load_service(name: str) -> ServiceSpec:
 
 
 def run(args: argparse.Namespace) -> int:
+    from shared.bus.runtime import ServiceRunner
+    from shared.settings import KafkaSettings, RuntimeSettings, load_settings
+
     spec = load_service(args.name)
     kafka = load_settings(KafkaSettings)
     runtime = load_settings(RuntimeSettings)
@@ -66,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def serve(runner: ServiceRunner) -> None:
     """Run a service with its telemetry server until a stop signal."""
+    from shared.telemetry import TelemetryServer
+
     runner.load_settings()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -7,9 +7,6 @@ import asyncio
 from pathlib import Path
 
 from shared.errors import ConfigError
-from shared.serving import bind_socket, serve_until_stopped
-from tools.archive.server import create_app
-from tools.archive.settings import ArchiveServerSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from shared.serving import bind_socket, serve_until_stopped
+    from tools.archive.server import create_app
+    from tools.archive.settings import ArchiveServerSettings
+
     if not args.root.is_dir():
         raise ConfigError(f"archive root {args.root} is not a folder")
     settings = ArchiveServerSettings(root=args.root, host=args.host, port=args.port)

@@ -6,8 +6,6 @@ import argparse
 import signal
 from pathlib import Path
 
-from tools.broker.kafka import KafkaBroker
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -21,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tools.broker.kafka import KafkaBroker
+
     broker = KafkaBroker(args.data.resolve() / "broker", args.port)
     signal.signal(signal.SIGTERM, _exit_quietly)
     try:

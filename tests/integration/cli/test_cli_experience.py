@@ -19,6 +19,7 @@ import pytest
 from shared.archive import ArchiveDatabase, upgrade_to_head
 from shared.archive.ledger import record_request, set_request_state
 from shared.archive.settings import sqlite_url
+from shared.cli import command_names
 from shared.contracts import DateRequested, ProcessingMode
 from shared.lifecycle import RequestState
 
@@ -117,6 +118,29 @@ def test_abs_on_a_night_without_data_fails_with_a_message(tmp_path: Path) -> Non
 def test_commands_start_fast(tmp_path: Path, args: tuple[str, ...]) -> None:
     result, cpu = cpu_seconds_of(lambda: phoenix(*args, cwd=tmp_path))
     assert result.returncode == 0 and cpu < START_CPU_SECONDS, (cpu, result.stderr)
+
+
+HEAVY_MODULES = ("sqlalchemy", "alembic", "astropy", "numpy", "matplotlib", "fastapi", "starlette", "httpx",
+                 "aiokafka", "obstore", "prometheus_client", "rich")
+"""What no command needs to print its help: each costs a tenth of a second or more to import."""
+LOADED_AFTER_HELP = """
+import contextlib, io, sys
+from shared.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    main(sys.argv[1:])
+print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+@pytest.mark.parametrize("command", [None, *command_names()])
+def test_help_imports_no_heavy_module(tmp_path: Path, command: str | None) -> None:
+    """`phoenix --help` and `phoenix NAME --help` load only argument parsing: heavy libraries are
+    imported inside the functions that use them."""
+    args = [command, "--help"] if command else ["--help"]
+    result = subprocess.run([sys.executable, "-c", LOADED_AFTER_HELP, *args], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, check=True)
+    loaded = set(result.stdout.split())
+    assert not loaded & set(HEAVY_MODULES), f"phoenix {' '.join(args)} imports {sorted(loaded & set(HEAVY_MODULES))}"
 
 
 def test_every_command_module_is_named_like_a_command_it_registers() -> None:
