@@ -14,7 +14,6 @@ are recorded; medians are printed and written to bench/results/cli.json with the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -26,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.report import save  # noqa: E402
 from shared.cli import command_names  # noqa: E402
 
 PHOENIX = str(Path(sys.executable).with_name("phoenix"))
@@ -77,7 +77,7 @@ def main() -> int:
     result = {"runs": args.runs, "target_seconds": TARGET_SECONDS, "load_average_before": load_before,
               "load_average_after": load_after, "cores": os.cpu_count(), "figures": figures,
               "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    (ROOT / "bench" / "results" / "cli.json").write_text(json.dumps(result, indent=2) + "\n")
+    save("cli", result)
     return 0
 
 
