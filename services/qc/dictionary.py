@@ -36,13 +36,17 @@ class QcDictionary:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_patterns", [(_name_pattern(k.name), k) for k in self.keywords])
+        object.__setattr__(self, "_found", {})
 
     def lookup(self, parameter: str) -> QcKeyword | None:
-        """The entry describing a concrete dotted QC name, e.g. QC.ORD12.OBJ.SN → QC.ORDi.OBJ.SN."""
-        for pattern, keyword in self._patterns:  # type: ignore[attr-defined]
-            if pattern.fullmatch(parameter):
-                return keyword
-        return None
+        """The entry describing a concrete dotted QC name, e.g. QC.ORD12.OBJ.SN → QC.ORDi.OBJ.SN.
+
+        Remembered per name: a product carries hundreds of QC keywords, each matched against
+        every dictionary pattern only the first time it is seen."""
+        found: dict[str, QcKeyword | None] = self._found  # type: ignore[attr-defined]
+        if parameter not in found:
+            found[parameter] = next((k for pattern, k in self._patterns if pattern.fullmatch(parameter)), None)  # type: ignore[attr-defined]
+        return found[parameter]
 
 
 def parse_dictionary(text: str) -> QcDictionary:
