@@ -19,7 +19,12 @@ from datetime import datetime
 from pathlib import Path
 
 from services.ingestor import metrics
-from services.ingestor.adapters.archive_db import current_product_with, record_outcome, save_releases
+from services.ingestor.adapters.archive_db import (
+    current_product_with,
+    ingested_unchanged,
+    record_outcome,
+    save_releases,
+)
 from services.ingestor.adapters.calibration_store import RegisteredMaster, register_master
 from services.ingestor.phase3 import validate_file
 from services.ingestor.plan import (
@@ -77,12 +82,14 @@ class Outcome:
     reason: str = ""
     products: Sequence[NewProduct] = ()
     masters: Sequence[RegisteredMaster] = ()
+    ingested_before: Sequence[str] = ()
+    """Ids of the products and masters an unchanged AB had ingested already."""
 
 
 async def on_certified(event: Certified, ctx: IngestorContext) -> list[Ingested]:
     rules_for(ctx.streams, event.ab.instrument_mode, RELEASES_FILE)
     if event.decision is Decision.CERTIFIED:
-        outcome = await ingest(event, ctx)
+        outcome = await _unchanged(event, ctx) or await ingest(event, ctx)
     else:
         outcome = Outcome(state_without_ingestion(event), event.reason)
     recorded = await record_outcome(ctx.db, event, outcome.state, outcome.reason, ctx.identity,
@@ -91,7 +98,16 @@ async def on_certified(event: Certified, ctx: IngestorContext) -> list[Ingested]
         metrics.ABS_FINAL.labels(outcome.state.value).inc()
     metrics.INGESTED_BYTES.inc(recorded.new_bytes)
     return [Ingested.following(event, ab=event.ab, state=outcome.state, reason=outcome.reason,
-                               product_ids=recorded.product_ids)]
+                               product_ids=[*recorded.product_ids, *outcome.ingested_before])]
+
+
+async def _unchanged(event: Certified, ctx: IngestorContext) -> Outcome | None:
+    """INGESTED at the cost of one database read when the archive holds this AB's very files
+    already (a reprocessed, unchanged AB): no file is copied, validated or read again."""
+    products = split_products(event.products)
+    masters = [_master_name(event, master) for master in products.masters]
+    ids = await ingested_unchanged(ctx.db, event.ab.ab_id, [idp.file.sha256 for idp in products.idps], masters)
+    return None if ids is None else Outcome(FinalState.INGESTED, _ingested_reason(products), ingested_before=ids)
 
 
 async def ingest(event: Certified, ctx: IngestorContext) -> Outcome:
@@ -126,9 +142,12 @@ async def phase3_problems(event: Certified, products: Products, local: Mapping[s
 
 async def _register_master(event: Certified, master: Product, ctx: IngestorContext, local: Mapping[str, Path]
                            ) -> RegisteredMaster:
-    ab = event.ab
-    name = calibration_name(ab.instrument, master.pro_catg, ab.night, master.file.sha256)
-    return await register_master(ctx.archive, local[master.file.uri], name, ab.instrument, ab.ab_id)
+    return await register_master(ctx.archive, local[master.file.uri], _master_name(event, master), event.ab.instrument,
+                                 event.ab.ab_id)
+
+
+def _master_name(event: Certified, master: Product) -> str:
+    return calibration_name(event.ab.instrument, master.pro_catg, event.ab.night, master.file.sha256)
 
 
 async def archive_idps(event: Certified, products: Products, ctx: IngestorContext, local: Mapping[str, Path]

@@ -16,7 +16,7 @@ from services.ingestor.adapters.calibration_store import RegisteredMaster
 from services.ingestor.releases import StreamReleases
 from shared.archive import ArchiveDatabase, calibrations, catalogue, ledger, releases
 from shared.archive.catalogue import NewProduct
-from shared.archive.models import AbState, Product, ProductStatus
+from shared.archive.models import AbState, CalibrationStatus, Product, ProductStatus
 from shared.contracts import Certified, FinalState
 from shared.rawarchive.models import CalibInfo, Header
 
@@ -48,6 +48,23 @@ async def current_product_with(db: ArchiveDatabase, lineage: str, sha256: str) -
     )
     async with db.session() as session:
         return await session.scalar(statement)
+
+
+async def ingested_unchanged(db: ArchiveDatabase, ab_id: str, idp_sha256s: Sequence[str],
+                             master_names: Sequence[str]) -> list[str] | None:
+    """The catalogue ids of these IDPs then the master names, if the AB's CURRENT products are
+    exactly these files and its masters are CURRENT under these names; else None (also for an
+    AB with neither, which has nothing to compare)."""
+    if not idp_sha256s and not master_names:
+        return None
+    async with db.session() as session:
+        current = {p.sha256: p.product_id for p in await catalogue.products_of_ab(session, ab_id)
+                   if p.status is ProductStatus.CURRENT}
+        registered = {c.name for c in await calibrations.calibrations_of_ab(session, ab_id)
+                      if c.status is CalibrationStatus.CURRENT} if master_names else set()
+    if set(current) != set(idp_sha256s) or not set(master_names) <= registered:
+        return None
+    return [current[sha256] for sha256 in idp_sha256s] + list(master_names)
 
 
 async def record_outcome(

@@ -104,6 +104,26 @@ async def test_the_same_file_certified_again_keeps_its_product(
     assert archived_files(ctx) == [f"{first.product_ids[0]}.fits", f"{first.product_ids[0]}.{PREVIEW}"]
 
 
+async def test_an_unchanged_ab_certified_again_needs_none_of_its_files(
+    ctx: IngestorContext, products: Products, tmp_path: Path
+) -> None:
+    """Reprocessing an unchanged AB: the catalogue already holds its very files, so the ingestor
+    reads no file (here they are gone from the working store) and keeps its product and master ids."""
+    spectrum = [await products.idp(write_sdp(tmp_path / "x_SDP_BLUE.fits")), await products.preview(tmp_path)]
+    master = [await products.master(write_master(tmp_path / "masterbias_blue.fits", "MASTER_BIAS_BLUE", seed=1),
+                                    "MASTER_BIAS_BLUE")]
+    [science], [bias] = await on_certified(certified(science_ab(), spectrum), ctx), await on_certified(
+        certified(bias_ab(), master), ctx)
+    for product in [*spectrum, *master]:
+        stored_path(ctx.store, product.file.uri).unlink()
+
+    [science_again] = await on_certified(certified(science_ab(), spectrum, minutes_later=30), ctx)
+    [bias_again] = await on_certified(certified(bias_ab(), master, minutes_later=30), ctx)
+
+    assert (science_again.state, science_again.product_ids) == (FinalState.INGESTED, science.product_ids)
+    assert (bias_again.state, bias_again.product_ids) == (FinalState.INGESTED, bias.product_ids)
+
+
 async def test_a_new_version_makes_the_old_one_obsolete_and_keeps_both_files(
     ctx: IngestorContext, products: Products, tmp_path: Path
 ) -> None:
