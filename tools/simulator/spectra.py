@@ -48,88 +48,21 @@ class Star(BaseModel):
 
 # Nearby bright dwarfs: J2000 coordinates, effective temperature and catalogue radial
 # velocity (used as the injected topocentric velocity; no barycentric correction is modelled).
-STARS: tuple[Star, ...] = (
-    Star(
-        name="HD 10700",
-        ra_deg=26.01701,
-        dec_deg=-15.93748,
-        teff_k=5344,
-        rv_kms=-16.68,
-        electrons_per_angstrom=1.6e5,
-        vsini_kms=1.0,
-    ),
-    Star(
-        name="HD 102870",
-        ra_deg=177.67383,
-        dec_deg=1.76472,
-        teff_k=6132,
-        rv_kms=4.40,
-        electrons_per_angstrom=1.3e5,
-        vsini_kms=4.0,
-    ),
-    Star(
-        name="HD 146233",
-        ra_deg=243.90529,
-        dec_deg=-8.36942,
-        teff_k=5818,
-        rv_kms=11.82,
-        electrons_per_angstrom=1.0e5,
-        vsini_kms=2.0,
-    ),
-    Star(
-        name="HD 20794",
-        ra_deg=49.98188,
-        dec_deg=-43.06978,
-        teff_k=5401,
-        rv_kms=87.95,
-        electrons_per_angstrom=1.2e5,
-        vsini_kms=1.0,
-    ),
-    Star(
-        name="HD 22049",
-        ra_deg=53.23269,
-        dec_deg=-9.45826,
-        teff_k=5084,
-        rv_kms=16.38,
-        electrons_per_angstrom=1.4e5,
-        vsini_kms=2.4,
-    ),
-    Star(
-        name="HD 115617",
-        ra_deg=199.60131,
-        dec_deg=-18.31119,
-        teff_k=5577,
-        rv_kms=-7.93,
-        electrons_per_angstrom=1.1e5,
-        vsini_kms=1.0,
-    ),
-    Star(
-        name="HD 190248",
-        ra_deg=302.18171,
-        dec_deg=-66.18207,
-        teff_k=5604,
-        rv_kms=-21.70,
-        electrons_per_angstrom=1.5e5,
-        vsini_kms=1.5,
-    ),
-    Star(
-        name="HD 1581",
-        ra_deg=5.01775,
-        dec_deg=-64.87479,
-        teff_k=5956,
-        rv_kms=8.70,
-        electrons_per_angstrom=1.0e5,
-        vsini_kms=2.0,
-    ),
-    Star(
-        name="HD 128620",
-        ra_deg=219.90206,
-        dec_deg=-60.83399,
-        teff_k=5790,
-        rv_kms=-21.40,
-        electrons_per_angstrom=2.0e5,
-        vsini_kms=2.3,
-    ),
+_STAR_ROWS = (
+    # name, RA and Dec [deg], Teff [K], RV [km/s], electrons per Å at 5500 Å, v sin i [km/s]
+    ("HD 10700",     26.01701,  -15.93748, 5344,  -16.68, 1.6e5, 1.0),
+    ("HD 102870",   177.67383,    1.76472, 6132,    4.40, 1.3e5, 4.0),
+    ("HD 146233",   243.90529,   -8.36942, 5818,   11.82, 1.0e5, 2.0),
+    ("HD 20794",     49.98188,  -43.06978, 5401,   87.95, 1.2e5, 1.0),
+    ("HD 22049",     53.23269,   -9.45826, 5084,   16.38, 1.4e5, 2.4),
+    ("HD 115617",   199.60131,  -18.31119, 5577,   -7.93, 1.1e5, 1.0),
+    ("HD 190248",   302.18171,  -66.18207, 5604,  -21.70, 1.5e5, 1.5),
+    ("HD 1581",       5.01775,  -64.87479, 5956,    8.70, 1.0e5, 2.0),
+    ("HD 128620",   219.90206,  -60.83399, 5790,  -21.40, 2.0e5, 2.3),
+)
+STARS: tuple[Star, ...] = tuple(
+    Star(name=name, ra_deg=ra, dec_deg=dec, teff_k=teff, rv_kms=rv, electrons_per_angstrom=electrons, vsini_kms=vsini)
+    for name, ra, dec, teff, rv, electrons, vsini in _STAR_ROWS
 )
 
 
