@@ -56,7 +56,7 @@ Where to look
   data folder     $DATA/  (phoenix.db: ledger and catalogue; broker/: Kafka's message log; the file store and the archive store)
   raw archive     $ARCHIVE/
   history website $URL/history/UVES_ECHELLE/$NIGHT   (all nights: $URL/history/)
-  product search  $URL/api/products?target=HD    API docs: $URL/docs
+  product search  $URL/search?target=HD    (JSON: $URL/api/products?target=HD; API docs: $URL/docs)
   progress        PHOENIX_DATA_DIR=$DATA .venv/bin/phoenix status
 
 Download a product (downloads need a token; search and history are public):

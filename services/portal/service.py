@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.portal.adapters.files import ArchiveFileResolver
@@ -61,6 +63,8 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app.include_router(ssa.router)
     app.include_router(history.router)
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["operations"])
+    app.add_api_route("/readyz", readyz, methods=["GET"], response_model=Health, tags=["operations"],
+                      responses={503: {"model": Health, "description": "the database cannot be reached"}})
     app.add_api_route("/metrics", metrics, methods=["GET"], tags=["operations"], include_in_schema=False)
     app.mount(docs.ASSETS_PREFIX, StaticFiles(directory=docs.swagger_ui_folder()), name="swagger")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -104,6 +108,17 @@ def _templates() -> Jinja2Templates:
 
 async def healthz(portal: PortalDep) -> Health:
     return Health(status="ok", database=portal.db.dialect)
+
+
+async def readyz(portal: PortalDep) -> Response:
+    """Ready to serve: the database answers a query (the process being alive is /healthz)."""
+    try:
+        async with portal.db.session() as session:
+            await session.execute(select(1))
+    except (TransientError, SQLAlchemyError) as error:
+        logger.warning("not ready: %s", error)
+        return JSONResponse(Health(status="unavailable", database=portal.db.dialect).model_dump(), status_code=503)
+    return JSONResponse(Health(status="ok", database=portal.db.dialect).model_dump())
 
 
 async def metrics() -> Response:

@@ -186,7 +186,8 @@ def test_every_service_runs_its_command_with_probes_on_the_metrics_port(manifest
         assert container["resources"]["requests"]["memory"] and container["resources"]["limits"]["memory"]
     (portal,) = objects[("Deployment", "phoenix-portal")]["spec"]["template"]["spec"]["containers"]
     assert portal["args"][:3] == ["portal", "--host", "0.0.0.0"]
-    assert portal["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert portal["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert portal["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
 
 
 def test_pods_run_as_non_root_on_a_read_only_root_with_no_capabilities(manifests: str) -> None:

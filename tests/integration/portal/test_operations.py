@@ -1,4 +1,4 @@
-"""Date requests over HTTP to a real broker, /metrics with bounded labels, /healthz, /docs, the CLI."""
+"""Date requests over HTTP to a real broker, /metrics with bounded labels, /healthz, /readyz, /docs, the CLI."""
 
 from __future__ import annotations
 
@@ -62,6 +62,24 @@ async def test_health_and_openapi(client) -> None:
     assert {"/api/products", "/api/products/{product_id}", "/api/products/{product_id}/file", "/ssa",
             "/api/requests"} <= set(schema["paths"])
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_ready_while_the_database_answers(client) -> None:
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+
+
+async def test_not_ready_without_its_database_but_alive(tmp_path: Path) -> None:
+    """A PostgreSQL server that is not there (nothing listens on port 1): /readyz 503, /healthz 200."""
+    app = create_app(PortalSettings(database_url="postgresql://phoenix:secret@127.0.0.1:1/phoenix", data_dir=tmp_path,
+                                    migrate=False))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.test") as http:
+            ready = await http.get("/readyz")
+            alive = await http.get("/healthz")
+    assert ready.status_code == 503 and ready.json() == {"status": "unavailable", "database": "postgresql"}
+    assert "secret" not in ready.text
+    assert alive.status_code == 200
 
 
 def test_portal_and_token_commands(tmp_path: Path) -> None:
