@@ -132,7 +132,7 @@ class RawArchiveClient:
                     await response.aread()
                     raise_for_status(response)
                 expected = _expected_from_headers(expected, response.headers, url)
-                size, sha256 = await save_stream(response, partial)
+                size, sha256 = await save_stream(response.aiter_bytes(CHUNK_BYTES), partial)
             _verify(url, expected, size, sha256)
             os.replace(partial, destination)
             fsync_directory(destination.parent)

@@ -39,7 +39,7 @@ from shared.fileio import fsync_directory, write_atomically
 from shared.rawarchive.calselector import RAW2MASTER, RAW2RAW, Association, parse_associations
 from shared.rawarchive.compression import unpack
 from shared.rawarchive.fitsmeta import compute_checksums, read_fits_metadata
-from shared.rawarchive.http import Retryable, RetryingHttp, raise_for_status, retry_options, save_stream
+from shared.rawarchive.http import CHUNK_BYTES, Retryable, RetryingHttp, raise_for_status, retry_options, save_stream
 from shared.rawarchive.interface import RawArchive
 from shared.rawarchive.models import CalibInfo, ExtensionInfo, Header, RawFileInfo
 from shared.rawarchive.settings import ArchiveClientSettings, EsoEndpoints, archive_cache_dir
@@ -338,7 +338,7 @@ class EsoArchive:
                 await response.aread()
                 _raise_for_download(response, dp_id)
             announced = response.headers.get("content-length")
-            size, _ = await save_stream(response, destination)
+            size, _ = await save_stream(response.aiter_bytes(CHUNK_BYTES), destination)
         if announced is not None and size != int(announced):
             raise Retryable(f"received {size} bytes of {url}, announced {announced}")
 

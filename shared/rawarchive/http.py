@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -99,13 +99,20 @@ def retry_options(settings: ArchiveClientSettings) -> dict[str, Any]:
     }
 
 
-async def save_stream(response: httpx.Response, path: Path) -> tuple[int, str]:
-    """Writes the body to `path` (fsynced); returns its size and hex SHA-256."""
+class StreamTooLarge(Exception):
+    """A stream went on past the size it was allowed."""
+
+
+async def save_stream(chunks: AsyncIterable[bytes], path: Path, max_bytes: int | None = None) -> tuple[int, str]:
+    """Writes `chunks` (a download's or an upload's body) to `path`, fsynced; returns its size and hex
+    SHA-256. StreamTooLarge as soon as it goes past `max_bytes`."""
     digest, size = hashlib.sha256(), 0
     async with await anyio.open_file(path, "wb") as stream:
-        async for chunk in response.aiter_bytes(CHUNK_BYTES):
-            digest.update(chunk)
+        async for chunk in chunks:
             size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise StreamTooLarge(f"more than {max_bytes} bytes")
+            digest.update(chunk)
             await stream.write(chunk)
         await stream.flush()
         await anyio.to_thread.run_sync(os.fsync, stream.wrapped.fileno())

@@ -6,9 +6,7 @@ Build it with `create_app(settings)`; `phoenix archive serve` runs it with uvico
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
-import os
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -16,7 +14,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
@@ -24,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator, SecretStr
 
 from shared import __version__
+from shared.rawarchive.http import StreamTooLarge, save_stream
 from shared.rawarchive.models import CHECKSUM_HEADER, ApiError, CalibInfo, RawFileInfo
 from tools.archive.eso_api import eso_router
 from tools.archive.settings import ArchiveServerSettings
@@ -152,17 +150,11 @@ async def _receive_body(request: Request, destination: Path, max_bytes: int) -> 
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise HTTPException(413, f"upload larger than {max_bytes} bytes")
-    digest, size = hashlib.sha256(), 0
-    async with await anyio.open_file(destination, "wb") as stream:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_bytes:
-                raise HTTPException(413, f"upload larger than {max_bytes} bytes")
-            digest.update(chunk)
-            await stream.write(chunk)
-        await stream.flush()
-        await anyio.to_thread.run_sync(os.fsync, stream.wrapped.fileno())
-    return digest.hexdigest()
+    try:
+        _, sha256 = await save_stream(request.stream(), destination, max_bytes)
+    except StreamTooLarge:
+        raise HTTPException(413, f"upload larger than {max_bytes} bytes") from None
+    return sha256
 
 
 _BEARER = HTTPBearer(auto_error=False, description="PHOENIX_ARCHIVE_TOKEN, when the server has one")
