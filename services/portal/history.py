@@ -18,20 +18,34 @@ STATE_TONES = {
 }
 
 
+INFORMATIONAL = "informational"
+"""Key of the informational count in score counters (0 OK, 1 outlier, None unscored)."""
+ScoreKey = int | str | None
+
+
 @dataclass(frozen=True)
 class ScoreSummary:
     green: int = 0
     red: int = 0
     grey: int = 0
+    """Unscored: no threshold applies and the threshold set does not list the parameter as informational."""
+    info: int = 0
+    """Informational: unscored on purpose, with the reason in the message."""
 
     @classmethod
-    def of(cls, counts: Counter[int | None] | None) -> ScoreSummary:
+    def of(cls, counts: Counter[ScoreKey] | None) -> ScoreSummary:
         counts = counts or Counter()
-        return cls(green=counts.get(0, 0), red=counts.get(1, 0), grey=counts.get(None, 0))
+        return cls(green=counts.get(0, 0), red=counts.get(1, 0), grey=counts.get(None, 0),
+                   info=counts.get(INFORMATIONAL, 0))
 
     @property
     def total(self) -> int:
-        return self.green + self.red + self.grey
+        return self.green + self.red + self.grey + self.info
+
+
+def score_key(score: int | None, informational: bool) -> ScoreKey:
+    """How a QC1 value counts on a page: OK, outlier, informational or unscored."""
+    return INFORMATIONAL if informational else score
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,7 @@ class NightLine:
 
 
 def night_line(
-    summary: NightSummary, requests: int, raw_types: Counter[str], scores: Counter[int | None] | None
+    summary: NightSummary, requests: int, raw_types: Counter[str], scores: Counter[ScoreKey] | None
 ) -> NightLine:
     states = summary.states
     done = sum(states.get(s, 0) for s in DONE_STATES)
@@ -136,17 +150,21 @@ def dfos_fields(ab: dict[str, Any]) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class QcSummary:
-    """An AB's QC values as a page shows them: scored ones first, unscored ones folded away."""
+    """An AB's QC values as a page shows them: scored ones first, informational and unscored ones
+    folded away."""
 
     scored: list[Qc1Value]
+    informational: list[Qc1Value]
     unscored: list[Qc1Value]
 
     @classmethod
     def of(cls, values: list[Qc1Value]) -> QcSummary:
         scored = sorted((v for v in values if v.score is not None), key=lambda v: (-(v.score or 0), v.parameter))
-        return cls(scored=scored, unscored=[v for v in values if v.score is None])
+        unscored = [v for v in values if v.score is None]
+        return cls(scored=scored, informational=[v for v in unscored if v.informational],
+                   unscored=[v for v in unscored if not v.informational])
 
     @property
     def counts(self) -> ScoreSummary:
         return ScoreSummary(green=sum(v.score == 0 for v in self.scored), red=sum(v.score == 1 for v in self.scored),
-                            grey=len(self.unscored))
+                            grey=len(self.unscored), info=len(self.informational))

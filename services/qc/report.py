@@ -23,6 +23,7 @@ from shared.plotting import envelope_line
 
 ORDER_SNR = re.compile(r"^QC\.ORD(\d+)\.OBJ\.SN$")
 COLOURS = {0: "#3a9d3a", 1: "#d23c3c", None: "#a0a0a0"}
+SCORE_NAMES = {0: "OK", 1: "outlier", None: "unscored"}
 TABLE_ROWS = 22
 TABLE_WIDTHS = (28, 26, 14, 6, 60)
 """At most so many characters per column of the scores table: product, parameter, value, grade, verdict."""
@@ -37,7 +38,7 @@ class Layout:
     dpi: int = 90
     width: int = 990
     panel_inches: float = 3.2
-    title: int = 50
+    title: int = 66
     row: int = 14
     margin: int = 12
     font_points: int = 11
@@ -55,7 +56,7 @@ def write_report(path: Path, ab: AssociationBlock, scores: Sequence[QcScore], sp
     table = _table_image(shown)
     report = Image.new("RGB", (LAYOUT.width, LAYOUT.title + (panels.height if panels else 0) + table.height), "white")
     draw = ImageDraw.Draw(report)
-    draw.multiline_text((LAYOUT.width // 2, LAYOUT.margin), f"{ab.ab_id}\n{ab.raw_type} · {ab.recipe} · night {ab.night}",
+    draw.multiline_text((LAYOUT.width // 2, LAYOUT.margin), f"{ab.ab_id}\n{ab.raw_type} · {ab.recipe} · night {ab.night}\n{tally(scores)}",
                         fill="black", font=_font(False), anchor="ma", align="center")
     if panels:
         report.paste(panels, (0, LAYOUT.title))
@@ -120,6 +121,14 @@ def order_snr(scores: Sequence[QcScore]) -> dict[str, list[tuple[int, float]]]:
         if match and score.value is not None:
             found.setdefault(score.product, []).append((int(match.group(1)), score.value))
     return {product: sorted(values) for product, values in found.items()}
+
+
+def tally(scores: Sequence[QcScore]) -> str:
+    """`OK 12 · outlier 1 · informational 40 · unscored 0`: every parameter of the AB counted once."""
+    counts = {"OK": 0, "outlier": 0, "informational": 0, "unscored": 0}
+    for score in scores:
+        counts["informational" if score.informational else SCORE_NAMES[score.score]] += 1
+    return " · ".join(f"{name} {count}" for name, count in counts.items())
 
 
 def key_scores(scores: Sequence[QcScore]) -> list[QcScore]:

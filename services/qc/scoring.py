@@ -1,6 +1,7 @@
 """Scoring (pure): a measured value against its threshold → score 0/1/None, a 0–1 grade, a message.
 
-Score 0 = within range (green), 1 = outlier (red), None = unscored (grey) with the reason.
+Score 0 = within range (green), 1 = outlier (red), None = unscored (grey) with the reason;
+a parameter the threshold set lists as informational is unscored on purpose and says why.
 The grade is 1 at the centre of a two-sided range, 0.5 on its edges and falls towards 0
 outside, so a person sees how far in or out a value is, not only which side.
 """
@@ -146,7 +147,7 @@ def score_measurements(measurements: Sequence[Measurement], thresholds: Threshol
     """
     if thresholds is None:
         return [_unscored(m, f"{m.parameter} unscored: {no_set_reason}", "") for m in measurements]
-    scores = [_score(m, threshold_for(thresholds, raw_type, m), thresholds.version, histories) for m in measurements]
+    scores = [_score(m, thresholds, raw_type, histories) for m in measurements]
     return scores + missing_mandatory(measurements, thresholds, raw_type, products)
 
 
@@ -172,9 +173,16 @@ def missing_mandatory(measurements: Sequence[Measurement], thresholds: Threshold
     return missing
 
 
-def _score(measurement: Measurement, threshold: Threshold | None, version: str,
+def _score(measurement: Measurement, thresholds: ThresholdSet, raw_type: str,
            histories: Mapping[str, Sequence[float]]) -> QcScore:
+    threshold, version = threshold_for(thresholds, raw_type, measurement), thresholds.version
     if threshold is None:
+        reason = thresholds.informational_reason(raw_type, measurement.pro_catg, measurement.parameter)
+        if reason is not None:
+            return QcScore(product=measurement.product, parameter=measurement.parameter,
+                           value=as_number(measurement.value), unit=measurement.unit, score=None,
+                           message=f"{measurement.parameter} informational: {reason}", threshold_set=version,
+                           informational=True)
         return _unscored(measurement, f"{measurement.parameter} unscored: no threshold", version)
     verdict = score_value(measurement.value, threshold, histories.get(measurement.parameter, ()))
     message = verdict.message

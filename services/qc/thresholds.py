@@ -69,6 +69,19 @@ class Threshold(Rule):
         return self.label or self.parameter
 
 
+class Informational(Rule):
+    """QC parameters measured and kept but deliberately not scored, with the reason: a count or
+    position that follows from the setting, or a diagnostic that has no physical limit."""
+
+    applies_to: list[str] = Field(min_length=1, description="PRO.CATG or RAW_TYPE patterns (fnmatch).")
+    parameters: list[str] = Field(min_length=1, description="Dotted QC parameter names or fnmatch patterns.")
+    reason: str = Field(min_length=1, description="Why no threshold applies; shown beside the value.")
+
+    def covers(self, raw_type: str, pro_catg: str, parameter: str) -> bool:
+        return (any(fnmatchcase(raw_type, p) or fnmatchcase(pro_catg, p) for p in self.applies_to)
+                and any(fnmatchcase(parameter, p) for p in self.parameters))
+
+
 class NominalRange(Rule):
     """Wavelength range of a standard setting, for the coverage QC of science spectra."""
 
@@ -83,6 +96,9 @@ class ThresholdSet(Rule):
     valid_to: date | None = Field(default=None, description="First night no longer covered; open when absent.")
     description: str = ""
     thresholds: list[Threshold] = Field(default_factory=list)
+    informational: list[Informational] = Field(
+        default_factory=list, description="Parameters listed as informational; a threshold of the same one wins."
+    )
 
     def valid_for(self, night: date) -> bool:
         return self.valid_from <= night and (self.valid_to is None or night < self.valid_to)
@@ -100,6 +116,10 @@ class ThresholdSet(Rule):
 
     def for_product(self, raw_type: str, pro_catg: str) -> list[Threshold]:
         return [t for t in self.thresholds if t.applies(raw_type, pro_catg)]
+
+    def informational_reason(self, raw_type: str, pro_catg: str, parameter: str) -> str | None:
+        """Why this parameter is informational for this product or RAW_TYPE; None when it is not listed."""
+        return next((i.reason for i in self.informational if i.covers(raw_type, pro_catg, parameter)), None)
 
 
 class ThresholdFile(Rule):

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     func,
     text,
 )
@@ -197,6 +198,10 @@ class Qc1Value(Base):
     value: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(32), default="")
     score: Mapped[int | None] = mapped_column(SmallInteger, comment="0 OK, 1 outlier, NULL unscored.")
+    informational: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(),
+        comment="Listed as informational by the threshold set: unscored on purpose.",
+    )
     grade: Mapped[float | None] = mapped_column(Float)
     message: Mapped[str] = mapped_column(Text, default="")
     threshold_set: Mapped[str] = mapped_column(String(128), default="")

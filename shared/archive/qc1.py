@@ -14,7 +14,7 @@ from shared.archive.upsert import insert
 from shared.contracts import AssociationBlock, QcScore
 
 CERTIFIED_AB_STATES = (AbState.CERTIFIED, AbState.INGESTED)
-REPLACED_ON_RESCORE = ("value", "unit", "score", "grade", "message", "threshold_set", "measured_at", "setting_key")
+REPLACED_ON_RESCORE = ("value", "unit", "score", "informational", "grade", "message", "threshold_set", "measured_at", "setting_key")
 
 
 def setting_key_of(match_key: Mapping[str, str]) -> str:
@@ -44,6 +44,7 @@ async def record_qc_scores(
             "value": score.value,
             "unit": score.unit,
             "score": score.score,
+            "informational": score.informational,
             "grade": score.grade,
             "message": score.message,
             "threshold_set": score.threshold_set,

@@ -29,6 +29,13 @@ class QcScore(Model):
         description="The parameter must be present; a mandatory parameter without a value rejects the AB.",
         examples=[True],
     )
+    informational: bool = Field(
+        default=False,
+        description="Deliberately not scored: the threshold set lists the parameter as informational, "
+        "with the reason in the message (score is none). An unscored parameter that is not "
+        "informational has no threshold yet.",
+        examples=[False],
+    )
 
 
 class QcScored(AbEvent):

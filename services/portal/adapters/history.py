@@ -10,9 +10,9 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.portal.history import ScoreKey, score_key
 from shared.archive.models import AbRecord, Product, Qc1Value, Request
 
-ScoreCounts = Counter  # keys: 0 (green), 1 (red), None (grey)
 
 async def raw_types_per_night(
     session: AsyncSession, instrument_mode: str, nights: list[date]
@@ -37,26 +37,26 @@ async def requests_per_night(session: AsyncSession, instrument_mode: str, nights
 
 async def scores_per_night(
     session: AsyncSession, instrument_mode: str, nights: list[date]
-) -> dict[date, Counter[int | None]]:
+) -> dict[date, Counter[ScoreKey]]:
     statement = (
-        select(Qc1Value.night, Qc1Value.score, func.count())
+        select(Qc1Value.night, Qc1Value.score, Qc1Value.informational, func.count())
         .where(Qc1Value.instrument_mode == instrument_mode, Qc1Value.night.in_(nights))
-        .group_by(Qc1Value.night, Qc1Value.score)
+        .group_by(Qc1Value.night, Qc1Value.score, Qc1Value.informational)
     )
-    counts: dict[date, Counter[int | None]] = defaultdict(Counter)
-    for night, score, count in await session.execute(statement):
-        counts[night][score] += count
+    counts: dict[date, Counter[ScoreKey]] = defaultdict(Counter)
+    for night, score, informational, count in await session.execute(statement):
+        counts[night][score_key(score, informational)] += count
     return counts
 
-async def scores_per_ab(session: AsyncSession, instrument_mode: str, night: date) -> dict[str, Counter[int | None]]:
+async def scores_per_ab(session: AsyncSession, instrument_mode: str, night: date) -> dict[str, Counter[ScoreKey]]:
     statement = (
-        select(Qc1Value.ab_id, Qc1Value.score, func.count())
+        select(Qc1Value.ab_id, Qc1Value.score, Qc1Value.informational, func.count())
         .where(Qc1Value.instrument_mode == instrument_mode, Qc1Value.night == night)
-        .group_by(Qc1Value.ab_id, Qc1Value.score)
+        .group_by(Qc1Value.ab_id, Qc1Value.score, Qc1Value.informational)
     )
-    counts: dict[str, Counter[int | None]] = defaultdict(Counter)
-    for ab_id, score, count in await session.execute(statement):
-        counts[ab_id][score] += count
+    counts: dict[str, Counter[ScoreKey]] = defaultdict(Counter)
+    for ab_id, score, informational, count in await session.execute(statement):
+        counts[ab_id][score_key(score, informational)] += count
     return counts
 
 async def products_per_ab(session: AsyncSession, ab_ids: list[str]) -> Counter[str]:
@@ -89,6 +89,7 @@ class ParameterLine:
     measured: int
     ok: int
     outliers: int
+    informational: int
     first_night: date
     last_night: date
 
@@ -98,7 +99,7 @@ async def parameter_lines(session: AsyncSession, instrument_mode: str) -> list[P
         select(
             Qc1Value.raw_type, Qc1Value.parameter, func.max(Qc1Value.unit), func.count(Qc1Value.value),
             func.sum(case((Qc1Value.score == 0, 1), else_=0)), func.sum(case((Qc1Value.score == 1, 1), else_=0)),
-            func.min(Qc1Value.night), func.max(Qc1Value.night),
+            func.sum(case((Qc1Value.informational, 1), else_=0)), func.min(Qc1Value.night), func.max(Qc1Value.night),
         )
         .where(Qc1Value.instrument_mode == instrument_mode)
         .group_by(Qc1Value.raw_type, Qc1Value.parameter)

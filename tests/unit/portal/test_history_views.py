@@ -11,7 +11,15 @@ from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from services.portal.history import ScoreSummary, association_lines, dfos_fields, night_line, state_tone
+from services.portal.history import (
+    QcSummary,
+    ScoreSummary,
+    association_lines,
+    dfos_fields,
+    night_line,
+    score_key,
+    state_tone,
+)
 from services.portal.thresholds import bands_for
 from services.portal.trend import date_axis, trend_png
 from shared.archive.ledger import NightSummary
@@ -21,10 +29,24 @@ from shared.archive.models import AbState, Qc1Value
 def test_night_line_sorts_states_into_columns() -> None:
     summary = NightSummary(date(2024, 3, 1), 4, 2, {AbState.INGESTED: 2, AbState.CERTIFIED: 1, AbState.FAILED: 1,
                                                     AbState.REVIEW: 1, AbState.STAGED: 1})
-    line = night_line(summary, 1, Counter({"BIAS_BLUE": 3, "SCI_POINT_BLUE": 3}), Counter({0: 5, 1: 1, None: 2}))
+    scores = Counter({0: 5, 1: 1, None: 2, score_key(None, True): 7})
+    line = night_line(summary, 1, Counter({"BIAS_BLUE": 3, "SCI_POINT_BLUE": 3}), scores)
     assert (line.done, line.failed, line.review, line.incomplete, line.in_progress) == (3, 1, 1, 0, 1)
-    assert line.scores == ScoreSummary(green=5, red=1, grey=2) and line.total == 6
+    assert line.scores == ScoreSummary(green=5, red=1, grey=2, info=7) and line.total == 6
+    assert line.scores.total == 15
     assert line.raw_types == [("BIAS_BLUE", 3), ("SCI_POINT_BLUE", 3)]
+
+
+def test_an_abs_qc_values_fold_informational_apart_from_unscored() -> None:
+    def value(parameter: str, score: int | None, informational: bool = False) -> Qc1Value:
+        return Qc1Value(parameter=parameter, score=score, informational=informational)
+
+    summary = QcSummary.of([value("QC.ORD1.OBJ.SN", None, True), value("QC.NEW", None), value("SDP.SNR.MEDIAN", 0),
+                            value("QC.VRAD.BARYCOR", 1)])
+    assert [v.parameter for v in summary.scored] == ["QC.VRAD.BARYCOR", "SDP.SNR.MEDIAN"]
+    assert [v.parameter for v in summary.informational] == ["QC.ORD1.OBJ.SN"]
+    assert [v.parameter for v in summary.unscored] == ["QC.NEW"]
+    assert summary.counts == ScoreSummary(green=1, red=1, grey=1, info=1)
 
 
 def test_state_tones() -> None:

@@ -4,7 +4,7 @@ import pytest
 
 from services.qc.extraction import Measurement
 from services.qc.scoring import MANDATORY_MISSING, score_measurements, score_value, statistical_range
-from services.qc.thresholds import Threshold, ThresholdSet
+from services.qc.thresholds import Informational, Threshold, ThresholdSet
 
 
 def fixed(**fields) -> Threshold:
@@ -83,6 +83,22 @@ def test_every_measurement_is_reported_and_those_without_threshold_are_unscored(
     assert [(s.parameter, s.score) for s in scores] == [("QC.OUT4.RON.RAW", 0), ("QC.OUT4.STRUCTX", None)]
     assert scores[1].message == "QC.OUT4.STRUCTX unscored: not a number ('junk')"
     assert {s.threshold_set for s in scores} == {"v1"}
+
+
+def test_a_parameter_listed_as_informational_says_so_with_its_reason_and_a_threshold_wins():
+    rules = threshold_set().model_copy(update={"informational": [
+        Informational(applies_to=["SCI_*"], parameters=["QC.ORD*.OBJ.SN", "SDP.SNR.MEDIAN"], reason="follows the star"),
+    ]})
+    measurements = [Measurement("m.fits", "MERGED_SCI_POINT_BLUE", "QC.ORD12.OBJ.SN", 41.4),
+                    Measurement("m.fits", "MERGED_SCI_POINT_BLUE", "SDP.SNR.MEDIAN", 28.0),
+                    Measurement("m.fits", "MERGED_SCI_POINT_BLUE", "QC.EX.XSIZE", 3000),
+                    Measurement("mb.fits", "MASTER_BIAS_BLUE", "QC.ORD12.OBJ.SN", 1.0)]
+    scores = score_measurements(measurements, rules, "SCI_POINT_BLUE", [], {})
+    assert [(s.score, s.informational) for s in scores] == [(None, True), (0, False), (None, False), (None, True)]
+    assert scores[0].message == "QC.ORD12.OBJ.SN informational: follows the star" and scores[0].value == 41.4
+    assert scores[2].message == "QC.EX.XSIZE unscored: no threshold"
+    bias = score_measurements(measurements[3:], rules, "BIAS_BLUE", [("mb.fits", "MASTER_BIAS_BLUE")], {})
+    assert not any(s.informational for s in bias), "listed for science products and RAW_TYPEs only"
 
 
 def test_a_mandatory_parameter_missing_from_its_product_or_its_ab_is_reported():
