@@ -16,12 +16,12 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-
-from astropy.io import fits
 
 from services.processor.backends import Frame, ProductFile, QcValue, RecipeJob, RecipeResult
 from shared.errors import ConfigError
+from shared.fitsheader import primary_cards
 from shared.pipeline_install import esorex_executable
 from shared.pipeline_install import pipeline_version as installed_version
 
@@ -137,26 +137,29 @@ def write_sof(frames: list[Frame], path: Path) -> None:
     path.write_text("".join(f"{frame.path} {frame.tag}\n" for frame in frames))
 
 
+PRO_CATG, QC_PREFIX = "ESO PRO CATG", "ESO QC "
+"""The product header keywords the processor reads, as astropy names HIERARCH cards."""
+
+
 def collect_products(folder: Path) -> list[ProductFile]:
     """Every FITS file the recipe wrote that names its PRO.CATG, with its QC keywords."""
     products = []
     for path in sorted(folder.glob("*.fits")):
-        header = fits.getheader(path)
-        category = header.get("HIERARCH ESO PRO CATG")
+        cards = primary_cards(path, (PRO_CATG, QC_PREFIX))
+        category = cards.get(PRO_CATG)
         if category:
-            products.append(ProductFile(path=path, pro_catg=str(category), qc=qc_keywords(header)))
+            products.append(ProductFile(path=path, pro_catg=str(category), qc=qc_keywords(cards)))
         else:
             log.warning("%s has no PRO.CATG; not a product", path.name)
     return products
 
 
-def qc_keywords(header: fits.Header) -> dict[str, QcValue]:
-    """`HIERARCH ESO QC A B` → `QC.A.B`, booleans as 0/1."""
+def qc_keywords(cards: Mapping[str, object]) -> dict[str, QcValue]:
+    """`HIERARCH ESO QC A B` (astropy's `ESO QC A B`) → `QC.A.B`, booleans as 0/1."""
     qc: dict[str, QcValue] = {}
-    for card in header.cards:
-        if card.keyword.startswith("ESO QC "):
-            value = card.value
-            qc["QC." + ".".join(card.keyword.split()[2:])] = int(value) if isinstance(value, bool) else value
+    for keyword, value in cards.items():
+        if keyword.startswith(QC_PREFIX):
+            qc["QC." + ".".join(keyword.split()[2:])] = int(value) if isinstance(value, bool) else value  # type: ignore[assignment]
     return qc
 
 

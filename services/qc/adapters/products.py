@@ -12,6 +12,7 @@ from astropy.io import fits
 
 from services.qc.dictionary import QcDictionary
 from services.qc.extraction import (
+    HEADER_PREFIXES,
     TRUTH_PRO_CATG,
     Measurement,
     Spectrum,
@@ -23,17 +24,18 @@ from services.qc.extraction import (
 from services.qc.thresholds import ThresholdFile
 from shared.contracts import Product, ProductKind, ProductsReady, StagedFile
 from shared.errors import DataError
+from shared.fitsheader import primary_cards
 
 SATURATED_FRACTION = "RAW.SATURATED.FRACTION"
 
 SPECTRUM_EXTENSION = "SPECTRUM"
 
 
-def read_header(path: Path) -> dict[str, object]:
-    """The primary header as a plain mapping (ESO keywords without the HIERARCH prefix)."""
+def read_header_qc(path: Path) -> dict[str, object]:
+    """The primary header's QC keywords (and PRO.DATAMED), ESO keywords without the HIERARCH
+    prefix; the other cards are not parsed."""
     try:
-        with fits.open(path, memmap=False) as hdul:
-            return {key: value for key, value in hdul[0].header.items() if key not in ("COMMENT", "HISTORY", "")}
+        return primary_cards(path, HEADER_PREFIXES)
     except OSError as error:
         raise DataError(f"{path.name}: not a readable FITS file: {error}") from None
 
@@ -105,7 +107,7 @@ class ProductReader:
             if product.kind is ProductKind.ANCILLARY:
                 continue
             path = local[product.file.uri]
-            header = read_header(path)
+            header = read_header_qc(path)
             qc = {**header_qc(header), **product.qc}
             measurements += [Measurement(product.name, product.pro_catg, name, value, self._unit(name))
                              for name, value in qc.items() if not self._textual(name)]

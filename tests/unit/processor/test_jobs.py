@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.processor.backends import Frame
-from services.processor.backends.esorex import qc_keywords, write_sof
+from services.processor.backends.esorex import collect_products, write_sof
 from services.processor.jobs import JobInput, JobRecord, JobStore, Workspace, job_key
 from tests.support.storage import folder_store
 
@@ -84,12 +84,16 @@ def test_sof_has_one_path_and_tag_per_line(tmp_path):
     assert (tmp_path / "job.sof").read_text() == "/data/a.fits BIAS_BLUE\n/data/m b.fits MASTER_BIAS_BLUE\n"
 
 
-def test_qc_keywords_become_dotted_names():
+def test_qc_keywords_become_dotted_names(tmp_path):
     from astropy.io import fits
 
     header = fits.Header()
     header["HIERARCH ESO QC OUT1 RON RAW"] = 2.5
     header["HIERARCH ESO QC NLINSOL"] = 467
     header["HIERARCH ESO QC FLAG"] = True
+    header["HIERARCH ESO QC DID"] = "UVES-" + "x" * 80  # a long string, continued over cards
     header["HIERARCH ESO PRO CATG"] = "LINE_TABLE_BLUE"
-    assert qc_keywords(header) == {"QC.OUT1.RON.RAW": 2.5, "QC.NLINSOL": 467, "QC.FLAG": 1}
+    fits.PrimaryHDU(header=header).writeto(tmp_path / "product.fits")
+    [product] = collect_products(tmp_path)
+    assert product.pro_catg == "LINE_TABLE_BLUE"
+    assert product.qc == {"QC.OUT1.RON.RAW": 2.5, "QC.NLINSOL": 467, "QC.FLAG": 1, "QC.DID": "UVES-" + "x" * 80}
