@@ -155,3 +155,11 @@ def test_image_runs_phoenix_as_a_non_root_user() -> None:
     assert re.search(r"^USER phoenix$", dockerfile, re.M)
     assert 'ENTRYPOINT ["phoenix"]' in dockerfile
     assert re.search(r"^HEALTHCHECK .*\n.*urllib.*/healthz", dockerfile, re.M)
+
+
+def test_every_outside_image_is_pinned_to_a_version(config: dict) -> None:
+    # phoenix's own image is built from this tree; everything else must not move under a deployment.
+    outside = {name: service["image"] for name, service in config["services"].items()
+               if "image" in service and not service["image"].startswith("phoenix:")}
+    unpinned = {name: image for name, image in outside.items() if ":" not in image or image.endswith(":latest")}
+    assert unpinned == {}
