@@ -14,12 +14,11 @@ from services.processor.runner import JobOutcome
 from services.processor.science import convert_science_products, read_line_table_qc, read_raw_headers
 from services.processor.sdp import SdpRules
 from shared import __version__
-from shared.contracts import AssociationBlock, CalibrationRole, ProcessingMode, Product, ProductKind
+from shared.contracts import PREVIEW_CATEGORY, AssociationBlock, CalibrationRole, ProcessingMode, Product, ProductKind
 from shared.storage import FileStore
 
 SDP_CATEGORY = "SCIENCE.SPECTRUM"
 _PRODUCTS = TypeAdapter(list[Product])
-PREVIEW_CATEGORY = "ANCILLARY.PREVIEW"
 
 
 def makes_idps(ab: AssociationBlock, outcome: JobOutcome) -> bool:

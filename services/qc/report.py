@@ -1,6 +1,6 @@
 """The QC report of an AB: one PNG with the spectrum overview, S/N per order and the scored
-QC values as a traffic-light table (a bare matplotlib Figure, rendered with Agg, no display
-needed). Drawn cheaply: the spectrum as its envelope at screen resolution, the table as text lines."""
+QC values as a traffic-light table. Drawn cheaply: the spectra are the processor's previews,
+the title and table Pillow text, only the S/N per order a (bare, Agg) matplotlib figure."""
 
 from __future__ import annotations
 
@@ -17,9 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
-from services.qc.extraction import Spectrum
 from shared.contracts import AssociationBlock, QcScore
-from shared.plotting import envelope_line
 
 ORDER_SNR = re.compile(r"^QC\.ORD(\d+)\.OBJ\.SN$")
 COLOURS = {0: "#3a9d3a", 1: "#d23c3c", None: "#a0a0a0"}
@@ -47,37 +45,37 @@ class Layout:
 LAYOUT = Layout()
 
 
-def write_report(path: Path, ab: AssociationBlock, scores: Sequence[QcScore], spectra: Mapping[str, Spectrum]) -> Path:
+def write_report(path: Path, ab: AssociationBlock, scores: Sequence[QcScore], previews: Sequence[Path] = ()) -> Path:
     """Title and table are text drawn by Pillow (matplotlib renders text glyph by glyph, ten times
-    slower); only the data panels are a matplotlib figure, with fixed margins (no tight_layout,
-    which draws a figure twice)."""
-    shown = key_scores(scores)
-    panels = _panels(spectra, order_snr(scores))
-    table = _table_image(shown)
-    report = Image.new("RGB", (LAYOUT.width, LAYOUT.title + (panels.height if panels else 0) + table.height), "white")
+    slower); the spectra are the processor's previews (PNG files) scaled to the report's width;
+    only the S/N per order is a matplotlib figure, with fixed margins (no tight_layout, which
+    draws a figure twice)."""
+    orders = order_snr(scores)
+    panels = [*(_scaled(preview) for preview in previews), *([_orders_image(orders)] if orders else [])]
+    table = _table_image(key_scores(scores))
+    report = Image.new("RGB", (LAYOUT.width, LAYOUT.title + sum(p.height for p in panels) + table.height), "white")
     draw = ImageDraw.Draw(report)
     draw.multiline_text((LAYOUT.width // 2, LAYOUT.margin), f"{ab.ab_id}\n{ab.raw_type} · {ab.recipe} · night {ab.night}\n{tally(scores)}",
                         fill="black", font=_font(False), anchor="ma", align="center")
-    if panels:
-        report.paste(panels, (0, LAYOUT.title))
-    report.paste(table, (0, report.height - table.height))
+    top = LAYOUT.title
+    for panel in panels:
+        report.paste(panel, (0, top))
+        top += panel.height
+    report.paste(table, (0, top))
     report.save(path, format="png", **PNG_OPTIONS)
     return path
 
 
-def _panels(spectra: Mapping[str, Spectrum], orders: Mapping[str, list[tuple[int, float]]]) -> Image.Image | None:
-    kinds = [kind for kind, present in (("spectrum", bool(spectra)), ("orders", bool(orders))) if present]
-    if not kinds:
-        return None
-    figure = Figure(figsize=(LAYOUT.width / LAYOUT.dpi, LAYOUT.panel_inches * len(kinds)), dpi=LAYOUT.dpi)
-    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.5 / (LAYOUT.panel_inches * len(kinds)), top=1 - 0.25 / (LAYOUT.panel_inches * len(kinds)),
-                           hspace=0.9 / LAYOUT.panel_inches)
-    for row, kind in enumerate(kinds, start=1):
-        axes = figure.add_subplot(len(kinds), 1, row)
-        if kind == "spectrum":
-            _spectrum_panel(axes, spectra)
-        else:
-            _orders_panel(axes, orders)
+def _scaled(preview: Path) -> Image.Image:
+    with Image.open(preview) as image:
+        rgb = image.convert("RGB")
+    return rgb.resize((LAYOUT.width, round(rgb.height * LAYOUT.width / rgb.width)), Image.Resampling.BILINEAR)
+
+
+def _orders_image(orders: Mapping[str, list[tuple[int, float]]]) -> Image.Image:
+    figure = Figure(figsize=(LAYOUT.width / LAYOUT.dpi, LAYOUT.panel_inches), dpi=LAYOUT.dpi)
+    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.5 / LAYOUT.panel_inches, top=1 - 0.3 / LAYOUT.panel_inches)
+    _orders_panel(figure.add_subplot(), orders)
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
@@ -135,16 +133,6 @@ def key_scores(scores: Sequence[QcScore]) -> list[QcScore]:
     """Scored parameters and mandatory problems, outliers first."""
     shown = [s for s in scores if s.score is not None or s.grade is not None or "mandatory" in s.message]
     return sorted(shown, key=lambda s: ({1: 0, None: 1, 0: 2}[s.score], s.product, s.parameter))[:TABLE_ROWS]
-
-
-def _spectrum_panel(axes: Axes, spectra: Mapping[str, Spectrum]) -> None:
-    for name, spectrum in spectra.items():
-        good = spectrum.good
-        axes.plot(*envelope_line(spectrum.wave_nm[good], spectrum.flux[good]), lw=0.3, label=name)
-    axes.set_xlabel("wavelength [nm]")
-    axes.set_ylabel("flux")
-    axes.set_title("spectrum overview", fontsize=9)
-    axes.legend(fontsize=7, loc="upper right")
 
 
 def _orders_panel(axes: Axes, orders: Mapping[str, list[tuple[int, float]]]) -> None:

@@ -18,14 +18,14 @@ from services.qc.adapters.products import SATURATED_FRACTION, ProductReader, fil
 from services.qc.adapters.qc1 import certified_history, record_scores
 from services.qc.cache import QcCache, measurement_key, report_key
 from services.qc.dictionary import QcDictionary, load_dictionary
-from services.qc.extraction import Measurement, Spectrum
+from services.qc.extraction import Measurement
 from services.qc.report import write_report
 from services.qc.scoring import score_measurements, statistical_needs
 from services.qc.settings import QcSettings
 from services.qc.thresholds import THRESHOLDS_FILE, ThresholdFile, ThresholdSet, load_thresholds
 from shared.archive import ArchiveDatabase, DatabaseSettings
 from shared.bus.runtime import ServiceSpec, ServiceStart
-from shared.contracts import ProcessStatus, ProductKind, ProductsReady, QcScore, QcScored, StagedFile
+from shared.contracts import PREVIEW_CATEGORY, ProcessStatus, ProductKind, ProductsReady, QcScore, QcScored, StagedFile
 from shared.instruments import load_per_mode, rules_for
 from shared.instruments.association import pipeline_plugin
 from shared.pipeline_install import qc_dictionary_file
@@ -59,9 +59,9 @@ async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScor
     reader = ProductReader(ctx.dictionaries[ab.instrument_mode], rules, ctx.settings.resolving_power)
     wanted_raw = {SATURATED_FRACTION} if threshold_set and _scores_raw_frames(threshold_set, ab.raw_type) else set()
     measured = measurement_key(event, wanted_raw)
-    measurements, spectra = await ctx.cache.measurements(measured), None
+    measurements = await ctx.cache.measurements(measured)
     if measurements is None:
-        measurements, spectra = await _measured(ctx.store, reader, event, wanted_raw)
+        measurements = await _measured(ctx.store, reader, event, wanted_raw)
         await ctx.cache.save_measurements(measured, measurements)
 
     needs = statistical_needs(threshold_set, ab.raw_type, measurements) if threshold_set else {}
@@ -72,9 +72,7 @@ async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScor
     reported = report_key(measured, scores)
     report = await ctx.cache.report(reported)
     if report is None:
-        if spectra is None:
-            _, spectra = await _measured(ctx.store, reader, event, wanted_raw)
-        report = await _stored_report(ctx, event, scores, spectra)
+        report = await _stored_report(ctx, event, scores)
         await ctx.cache.save_report(reported, report)
     await record_scores(ctx.db, event, scores, ctx.identity)
     metrics.count(ab.raw_type, event.status.value, [s.score for s in scores])
@@ -83,7 +81,7 @@ async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScor
 
 
 async def _measured(store: FileStore, reader: ProductReader, event: ProductsReady, wanted_raw: set[str]
-                    ) -> tuple[list[Measurement], dict[str, Spectrum]]:
+                    ) -> list[Measurement]:
     """Measured on private copies of the files, removed afterwards."""
     raws = [raw.staged for raw in event.ab.raw_files if raw.staged is not None] if wanted_raw else []
     present = {file.uri for file in raws if await store.exists(file)}
@@ -101,10 +99,14 @@ def _no_set_reason(settings: QcSettings, night: date) -> str:
     return f"no threshold set is valid for night {night}"
 
 
-async def _stored_report(ctx: QcContext, event: ProductsReady, scores: list[QcScore], spectra: dict[str, Spectrum]) -> StagedFile:
+async def _stored_report(ctx: QcContext, event: ProductsReady, scores: list[QcScore]) -> StagedFile:
+    """The report shows the spectra through the previews the processor drew for them: no spectrum
+    is read or drawn again."""
+    previews = [p.file for p in event.products if p.pro_catg == PREVIEW_CATEGORY]
     with ctx.store.scratch("qc-report-") as folder:
         path = folder / f"{event.ab.ab_id}.qc.png"
-        await asyncio.to_thread(write_report, path, event.ab, scores, spectra)
+        async with ctx.store.local_copies(previews) as local:
+            await asyncio.to_thread(write_report, path, event.ab, scores, [local[file.uri] for file in previews])
         return await ctx.store.put(path)
 
 

@@ -15,7 +15,7 @@ from shared.contracts.data_staged import DataStaged
 from shared.contracts.date_requested import DateRequested
 from shared.contracts.dead_letter import DeadLetter
 from shared.contracts.ingested import FinalState, Ingested
-from shared.contracts.products_ready import ProcessStatus, Product, ProductKind, ProductsReady
+from shared.contracts.products_ready import PREVIEW_CATEGORY, ProcessStatus, Product, ProductKind, ProductsReady
 from shared.contracts.qc_scored import QcScore, QcScored
 
 TOPICS: dict[str, type[Event]] = {
@@ -29,7 +29,7 @@ def dead_letter_topic(topic: str) -> str:
 
 
 __all__ = [
-    "TOPICS", "Association", "AssociationBlock", "CalibrationRole", "Certified", "Completeness",
+    "PREVIEW_CATEGORY", "TOPICS", "Association", "AssociationBlock", "CalibrationRole", "Certified", "Completeness",
     "DataStaged", "DateRequested", "DeadLetter", "Decision", "Event", "FinalState", "Ingested",
     "ProcessStatus", "ProcessingMode", "Product", "ProductKind", "ProductsReady", "QcScore",
     "QcScored", "RawFrame", "StagedFile", "dead_letter_topic",

@@ -27,6 +27,10 @@ class ProductKind(StrEnum):
     """Preview plots, logs, QC reports."""
 
 
+PREVIEW_CATEGORY = "ANCILLARY.PREVIEW"
+"""PRO.CATG of an IDP's quick-look plot (an ANCILLARY product; ESO's ASSOCi value)."""
+
+
 class Product(Model):
     name: str = Field(description="File name of the product.", examples=["masterbias_blue.fits"])
     pro_catg: str = Field(description="PRO.CATG of the product.", examples=["MASTER_BIAS_BLUE"])

@@ -96,13 +96,10 @@ class ProductReader:
     rules: ThresholdFile
     default_resolving_power: float
 
-    def measure(self, event: ProductsReady, raw_parameters: set[str], local: Mapping[str, Path]
-                ) -> tuple[list[Measurement], dict[str, Spectrum]]:
-        """Every measurement of the AB, and the science spectra by product name (for the report);
-        `local` holds the copies of `files_to_read` by URI."""
+    def measure(self, event: ProductsReady, raw_parameters: set[str], local: Mapping[str, Path]) -> list[Measurement]:
+        """Every measurement of the AB; `local` holds the copies of `files_to_read` by URI."""
         truth = self._truth(event.products, local)
         measurements: list[Measurement] = []
-        spectra: dict[str, Spectrum] = {}
         for product in event.products:
             if product.kind is ProductKind.ANCILLARY:
                 continue
@@ -113,14 +110,13 @@ class ProductReader:
                              for name, value in qc.items() if not self._textual(name)]
             if product.kind is ProductKind.IDP and is_sdp_spectrum(path):
                 spectrum, primary = read_sdp_spectrum(path)
-                spectra[product.name] = spectrum
                 nominal = self._nominal_range(product.pro_catg, primary, event.ab.raw_match_key)
                 resolving_power = float(primary.get("SPEC_RES") or self.default_resolving_power)
                 measurements += spectrum_measurements(product.name, product.pro_catg, spectrum, nominal, truth,
                                                       resolving_power)
         if SATURATED_FRACTION in raw_parameters:
             measurements += self._raw_saturation(event, local)
-        return measurements, spectra
+        return measurements
 
     def _textual(self, parameter: str) -> bool:
         """Identifiers the dictionary declares as strings (QC.DID, QC.TEST1.ID): not parameters to score."""
