@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,14 +60,18 @@ def apache_kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ap
         kafka.stop()
 
 
+def _existing_or_session_server(request: pytest.FixtureRequest, variable: str, fixture: str,
+                                address: Callable[[Any], str]) -> str:
+    """The existing server the environment `variable` names, else `address` of the session's `fixture`
+    (started only when first asked for)."""
+    return os.environ.get(variable) or address(request.getfixturevalue(fixture))
+
+
 @pytest.fixture(scope="session")
 def apache_kafka(request: pytest.FixtureRequest) -> str:
     """Bootstrap servers of a real Apache Kafka cluster."""
-    existing = os.environ.get("PHOENIX_TEST_KAFKA")
-    if existing:
-        return existing
-    server: ApacheKafka = request.getfixturevalue("apache_kafka_server")
-    return server.bootstrap_servers
+    return _existing_or_session_server(request, "PHOENIX_TEST_KAFKA", "apache_kafka_server",
+                                       lambda kafka: kafka.bootstrap_servers)
 
 
 @pytest.fixture
@@ -99,11 +104,8 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def postgres_url(request: pytest.FixtureRequest) -> str:
     """SQLAlchemy URL (postgresql+psycopg) of a real PostgreSQL database."""
-    existing = os.environ.get("PHOENIX_TEST_DATABASE_URL")
-    if existing:
-        return existing
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.url
+    return _existing_or_session_server(request, "PHOENIX_TEST_DATABASE_URL", "postgres_server",
+                                       lambda server: server.url)
 
 
 @pytest.fixture
