@@ -2,7 +2,8 @@
 folder and scratch and, where the machine allows it (root, iproute2), its own network
 namespace. They reach Kafka, PostgreSQL, the S3 store (s3proxy) and the raw-data archive only
 over addresses of namespaces this test made. A night goes through, the products download from
-the portal, and no host keeps a FITS file.
+the portal, and no host keeps a FITS file. The night is the blue arm only (6 ABs): the claim is
+about where files live and how hosts reach each other, not about the arms (test_chain.py runs both).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.esorex, pytes
 
 SERVICES = ["fetcher", "processor", "qc", "certifier", "ingestor"]
 HOSTS = [*SERVICES, "portal"]
-ABS = 12
+ABS = 6
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Site:
 
 
 @pytest.fixture
-def site(archive: Path, tmp_path: Path) -> Iterator[Site]:
+def site(blue_archive: Path, tmp_path: Path) -> Iterator[Site]:
     network = netns.HostNetwork() if netns.available() else None
     servers: list = []
     try:
@@ -70,7 +71,7 @@ def site(archive: Path, tmp_path: Path) -> Iterator[Site]:
         for server in (kafka, postgres, s3):
             servers.append(server)
             server.start()
-        archive_server = ChildProcess(["archive", "serve", "--root", str(archive), "--host", hub.address,
+        archive_server = ChildProcess(["archive", "serve", "--root", str(blue_archive), "--host", hub.address,
                                        "--port", str(free_port())], {}, tmp_path / "archive.log", prefix)
         servers.append(archive_server)
         archive_url = archive_server.wait_for_log("archive=", 60).split("archive=", 1)[1].strip()
@@ -114,7 +115,7 @@ async def test_a_night_goes_through_hosts_that_share_no_disk(site: Site, tmp_pat
     assert site.isolated or not netns.available(), "hosts get network namespaces wherever the machine allows"
     states = {d["ab"]["raw_type"]: (d["state"], d["reason"]) for d in ingested}
     assert {state for state, _ in states.values()} == {"INGESTED"}, states
-    assert len(downloads) >= 2, "the two science spectra download from the portal"
+    assert len(downloads) >= 1, "the science spectrum downloads from the portal"
     for content, sha256 in downloads:
         assert content.startswith(b"SIMPLE") and hashlib.sha256(content).hexdigest() == sha256
     assert codes == [0] * len(SERVICES), "every service stopped cleanly"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import simulate_blue_night
 from tests.support.processes import PHOENIX
 
 pytestmark = [pytest.mark.kafka, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -23,14 +22,6 @@ pytestmark = [pytest.mark.kafka, pytest.mark.esorex, pytest.mark.slow, pytest.ma
 NIGHT = "2024-03-01"
 RECIPE_STARTED = " started (pid "
 GONE_WITHIN_SECONDS = 15
-
-
-@pytest.fixture(scope="module")
-def blue_night(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small night, blue arm only: 6 ABs in COMPLETE mode."""
-    from datetime import date
-
-    return simulate_blue_night(tmp_path_factory.mktemp("blue-night") / "archive", date.fromisoformat(NIGHT))
 
 
 def start_run(archive: Path, data: Path, output: Path) -> subprocess.Popen[bytes]:
@@ -115,18 +106,19 @@ def kill_one_service(run: subprocess.Popen[bytes], name: str) -> None:
     raise AssertionError(f"no {name} process below phoenix run")
 
 
-def test_a_run_killed_twice_resumes_to_every_ab_final_without_duplicates(blue_night: Path, tmp_path: Path) -> None:
+def test_a_run_killed_twice_resumes_to_every_ab_final_without_duplicates(blue_archive: Path, tmp_path: Path) -> None:
+    """The small night, blue arm only: 6 ABs in COMPLETE mode."""
     data = tmp_path / "data"
-    first = start_run(blue_night, data, tmp_path / "first")
+    first = start_run(blue_archive, data, tmp_path / "first")
     try:
         wait_for_log(first, data, "processor", RECIPE_STARTED, count=2)
         kill_and_check_nothing_is_left(first, whole_group=False)
 
-        second = start_run(blue_night, data, tmp_path / "second")
+        second = start_run(blue_archive, data, tmp_path / "second")
         wait_for_log(second, data, "processor", RECIPE_STARTED)
         kill_and_check_nothing_is_left(second, whole_group=True)
 
-        third = start_run(blue_night, data, tmp_path / "third")
+        third = start_run(blue_archive, data, tmp_path / "third")
         wait_for_log(third, data, "qc", "consuming")
         kill_one_service(third, "qc")
         assert third.wait(timeout=600) == 0, (tmp_path / "third.err").read_text()[-3000:]

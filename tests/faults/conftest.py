@@ -1,4 +1,5 @@
-"""Fixtures of the fault suite: a blue-arm small night, its archive server, a database per test, a chain."""
+"""Fixtures of the fault suite: the blue-arm small night (tests/support/nights.py), its archive server,
+a database per test, a chain."""
 
 from __future__ import annotations
 
@@ -15,9 +16,7 @@ from tests.faults.harness import (
     Chain,
     fresh_postgres_database,
     running_chain,
-    simulate_blue_night,
 )
-from tests.support.nights import archive_copy
 from tests.support.postgres import PostgresServer
 
 NIGHT = date(2024, 3, 1)
@@ -25,16 +24,11 @@ NIGHT = date(2024, 3, 1)
 ChainFactory = Callable[..., AbstractContextManager[Chain]]
 
 
-@pytest.fixture(scope="session")
-def blue_night_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small night, blue arm only (one setting, one target); never modify it: copy it."""
-    return simulate_blue_night(tmp_path_factory.mktemp("blue-night") / "archive", NIGHT)
-
-
 @pytest.fixture
-def fault_archive(blue_night_archive: Path, tmp_path: Path) -> Path:
-    """This test's own copy of the archive (the ingestor fills its calibration store)."""
-    return archive_copy(blue_night_archive, tmp_path / "archive")
+def fault_archive(blue_archive: Path) -> Path:
+    """The archive the chain reads: this test's own copy of the blue night (the ingestor fills its
+    calibration store); a scenario that damages the night overrides it."""
+    return blue_archive
 
 
 @pytest.fixture

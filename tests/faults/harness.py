@@ -43,8 +43,6 @@ from shared.settings import KafkaSettings
 from tests.support.bus import Broker, env_for, send_raw
 from tools.processes import ChildProcess
 from tools.run.supervisor import Supervisor, input_topics, output_topics, service_specs
-from tools.simulator.plan import night_plan
-from tools.simulator.uves import archive_night_folder, install_static_calibrations, simulate_night
 
 SPECS = service_specs()
 SERVICES = list(SPECS)
@@ -54,14 +52,6 @@ INSTRUMENT_MODE = "UVES_ECHELLE"
 
 # Every line the invariant checker printed during the session, repeated in the terminal summary.
 REPORTS: list[str] = []
-
-
-def simulate_blue_night(root: Path, night: date, seed: int = 11) -> Path:
-    """An archive folder with one small simulated night, blue arm only (6 ABs in COMPLETE mode)."""
-    plan = night_plan(night=night, preset="small", seed=seed, arms=["blue"])
-    simulate_night(plan, archive_night_folder(root, plan))
-    install_static_calibrations(root)
-    return root
 
 
 def fresh_postgres_database(conninfo_of, url_of, name: str | None = None) -> str:

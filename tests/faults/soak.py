@@ -20,8 +20,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from tests.faults.harness import SERVICES, ArchiveServer, fresh_postgres_database, running_chain, simulate_blue_night
+from tests.faults.harness import SERVICES, ArchiveServer, fresh_postgres_database, running_chain
 from tests.support.apache_kafka import ApacheKafka
+from tests.support.nights import simulate_blue_night
 from tests.support.postgres import PostgresServer
 
 FIRST_NIGHT = date(2024, 3, 1)

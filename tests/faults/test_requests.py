@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.conftest import NIGHT, ChainFactory
-from tests.faults.harness import simulate_blue_night
+from tests.support.nights import simulate_blue_night
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -15,12 +15,18 @@ from tools.simulator.uves import archive_night_folder, install_static_calibratio
 SMALL_NIGHT = date(2024, 3, 1)
 
 
-def simulate_into_archive(root: Path, night: date = SMALL_NIGHT, preset: str = "small", seed: int = 11) -> Path:
+def simulate_into_archive(root: Path, night: date = SMALL_NIGHT, preset: str = "small", seed: int = 11,
+                          arms: list[str] | None = None) -> Path:
     """An archive folder (raw/ and calib/) holding one simulated night and the static calibrations."""
-    plan = night_plan(night=night, preset=preset, seed=seed)
+    plan = night_plan(night=night, preset=preset, seed=seed, arms=arms)
     simulate_night(plan, archive_night_folder(root, plan))
     install_static_calibrations(root)
     return root
+
+
+def simulate_blue_night(root: Path, night: date = SMALL_NIGHT, seed: int = 11) -> Path:
+    """An archive folder with one small simulated night, blue arm only (6 ABs in COMPLETE mode)."""
+    return simulate_into_archive(root, night, seed=seed, arms=["blue"])
 
 
 def archive_copy(source: Path, target: Path) -> Path:
@@ -39,3 +45,16 @@ def small_night_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def archive(small_night_archive: Path, tmp_path: Path) -> Path:
     """This test's own copy of the small night's archive, with an empty calibration store."""
     return archive_copy(small_night_archive, tmp_path / "archive")
+
+
+@pytest.fixture(scope="session")
+def blue_night_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small night, blue arm only (one setting, one target: 6 ABs); never modify it: copy it.
+    The cheapest whole night: tests whose claim does not depend on the red arm's two chips use it."""
+    return simulate_blue_night(tmp_path_factory.mktemp("blue-night") / "archive")
+
+
+@pytest.fixture
+def blue_archive(blue_night_archive: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the blue night's archive, with an empty calibration store."""
+    return archive_copy(blue_night_archive, tmp_path / "archive")
