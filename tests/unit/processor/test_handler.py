@@ -56,7 +56,8 @@ async def test_a_good_run_gives_master_calibrations_with_qc(ctx, backend, tmp_pa
     assert await ctx.store.exists(product.file) and await ctx.store.exists(ready.log)
     assert not ready.reused and ready.pipeline_version == "uves-test esorex-test"
     [job] = backend.runs
-    assert job.parameters == {"clean_traps": "FALSE", "pd_compute": "FALSE", "stack_method": "median"}
+    assert job.parameters == {"clean_traps": "FALSE", "pd_compute": "FALSE", "stack_method": "median",
+                              "klow": "5.0", "khigh": "5.0", "niter": "5"}
     assert [frame.tag for frame in job.frames] == ["BIAS_BLUE"] * 3
     assert list((tmp_path / "data" / "work").iterdir()) == [], "the work folder of a successful run is deleted"
 
