@@ -41,6 +41,12 @@ def small_night_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return simulate_into_archive(tmp_path_factory.mktemp("small-night") / "archive")
 
 
+@pytest.fixture(scope="session")
+def small_night_raw(small_night_archive: Path) -> Path:
+    """The small night's raw folder (its frames and truth files); never modify it."""
+    return small_night_archive / "raw" / "UVES" / SMALL_NIGHT.isoformat()
+
+
 @pytest.fixture
 def archive(small_night_archive: Path, tmp_path: Path) -> Path:
     """This test's own copy of the small night's archive, with an empty calibration store."""

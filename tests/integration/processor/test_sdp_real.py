@@ -15,13 +15,9 @@ from astropy.io import fits
 from services.processor.science import SdpProduct, convert_science_products, read_line_table_qc, read_raw_headers
 from services.processor.sdp import load_sdp_rules
 from shared.contracts import AssociationBlock, ProcessingMode, RawFrame
-from tests.integration.simulator.chain import RecipeRun, run_cascade
 from tests.integration.simulator.measure import SCIENCE_RESOLVING_POWER, Spectrum, measure_rv
 from tests.unit.processor.test_sdp import COLUMNS as COLUMN_UCD_UTYPE  # the reference tables, written out once
 from tests.unit.processor.test_sdp import EXTENSION_KEYWORDS as EXTENSION
-from tools.simulator.plan import night_plan
-from tools.simulator.thar import write_line_refer_table
-from tools.simulator.uves import simulate_night
 
 pytestmark = [pytest.mark.esorex, pytest.mark.slow]
 
@@ -119,22 +115,12 @@ def table_problems(extension: fits.Header, table: fits.FITS_rec, primary: fits.H
 
 
 @pytest.fixture(scope="session")
-def reduced_night(tmp_path_factory) -> tuple[Path, dict[str, dict[str, RecipeRun]]]:
-    folder = tmp_path_factory.mktemp("sdp-night") / "2024-03-01"
-    simulate_night(night_plan(date(2024, 3, 1), "small", seed=11), folder)
-    workroot = tmp_path_factory.mktemp("sdp-chain")
-    reference = write_line_refer_table(workroot / "line_refer_table.fits")
-    return folder, {arm: run_cascade(folder, arm, reference, workroot) for arm in ARM_CHIPS}
-
-
-@pytest.fixture(scope="session")
-def sdp_products(reduced_night, tmp_path_factory) -> dict[str, tuple[SdpProduct, dict]]:
+def sdp_products(small_night_reductions, tmp_path_factory) -> dict[str, tuple[SdpProduct, dict]]:
     """arm → (SDP product, truth of its raw frame), converted as the processor's handler would."""
-    _, runs = reduced_night
     rules = load_sdp_rules("UVES_ECHELLE")
     out = tmp_path_factory.mktemp("sdp-products")
     converted = {}
-    for arm, arm_runs in runs.items():
+    for arm, arm_runs in small_night_reductions.items():
         scired = arm_runs["uves_obs_scired"]
         assert scired.returncode == 0, scired.stdout[-2000:]
         frames = [(Path(p), tag) for p, tag in (line.split() for line in (scired.workdir / "input.sof").read_text().splitlines())]

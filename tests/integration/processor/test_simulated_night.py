@@ -4,9 +4,6 @@ products of the ones before, as the association would offer them."""
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
-
 import pytest
 
 from services.processor.service import on_data_staged
@@ -14,9 +11,7 @@ from shared.contracts import ProcessingMode, ProcessStatus, ProductKind, Product
 from tests.integration.simulator.chain import classify
 from tests.support.storage import stored_path
 from tests.unit.processor.support import staged_event
-from tools.simulator.plan import night_plan
 from tools.simulator.thar import write_line_refer_table
-from tools.simulator.uves import simulate_night
 
 pytestmark = [pytest.mark.esorex, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -30,13 +25,6 @@ CHAIN = (
     ("uves_cal_wavecal", "ARC_LAMP", ("MASTER_BIAS", "ORDER_TABLE", "LINE_GUESS_TAB", "LINE_REFER_TABLE")),
 )
 SCIENCE = ("uves_obs_scired", "SCI_POINT", ("MASTER_BIAS", "ORDER_TABLE", "LINE_TABLE", "MASTER_FLAT"))
-
-
-@pytest.fixture(scope="module")
-def night(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("night") / "2024-03-01"
-    simulate_night(night_plan(date(2024, 3, 1), "small", seed=11), folder)
-    return folder
 
 
 async def run_ab(ctx, night, arm, step, products, mode=ProcessingMode.MCALIB, dpr_catg="CALIB") -> ProductsReady:
@@ -58,9 +46,9 @@ def _base(category: str) -> str:
 
 
 @pytest.mark.parametrize("arm", ["blue", "red"])
-async def test_a_simulated_night_gives_master_calibrations_and_science(ctx, night, tmp_path, arm):
+async def test_a_simulated_night_gives_master_calibrations_and_science(ctx, small_night_raw, tmp_path, arm):
     products = {"LINE_REFER_TABLE": write_line_refer_table(tmp_path / "line_refer_table.fits")}
-    readies = {step[0]: await run_ab(ctx, night, arm, step, products) for step in CHAIN}
+    readies = {step[0]: await run_ab(ctx, small_night_raw, arm, step, products) for step in CHAIN}
     for chip in CHIPS[arm]:
         bias = _qc(readies["uves_cal_mbias"], f"MASTER_BIAS_{chip}")
         assert 1.0 < next(v for k, v in bias.items() if k.endswith("RON.MASTER")) < 10.0
@@ -75,7 +63,7 @@ async def test_a_simulated_night_gives_master_calibrations_and_science(ctx, nigh
     kinds = ("MASTER_BIAS", "ORDER_TABLE", "MASTER_FLAT", "LINE_TABLE")
     assert {f"{kind}_{chip}" for kind in kinds for chip in CHIPS[arm]} <= masters
 
-    science = await run_ab(ctx, night, arm, SCIENCE, products, mode=ProcessingMode.IDP, dpr_catg="SCIENCE")
+    science = await run_ab(ctx, small_night_raw, arm, SCIENCE, products, mode=ProcessingMode.IDP, dpr_catg="SCIENCE")
     by_kind = {kind: sorted(p.pro_catg for p in science.products if p.kind is kind) for kind in ProductKind}
     assert by_kind[ProductKind.PIPELINE] == sorted(
         f"{kind}_SCI_POINT_{chip}" for kind in ("ERRORBAR", "MERGED") for chip in CHIPS[arm]

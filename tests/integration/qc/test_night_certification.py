@@ -25,9 +25,7 @@ from tests.integration.qc.products import products_ready
 from tests.integration.simulator.chain import RecipeRun, run_cascade, run_recipe
 from tests.support.fixtures import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from tests.support.storage import folder_store
-from tools.simulator.plan import night_plan
 from tools.simulator.thar import write_line_refer_table
-from tools.simulator.uves import simulate_night
 
 pytestmark = [pytest.mark.esorex, pytest.mark.slow]
 
@@ -36,14 +34,14 @@ BAD_NIGHT = date(2024, 3, 2)
 
 
 @pytest.fixture(scope="module")
-def reductions(tmp_path_factory) -> dict[str, dict[str, dict[str, RecipeRun]]]:
+def reductions(small_night_raw: Path, small_night_reductions: dict[str, dict[str, RecipeRun]],
+               tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, RecipeRun]]]:
+    """The good small night (the session's cascade) and two nights derived from it, blue arm."""
     root = tmp_path_factory.mktemp("qc-night")
-    good = root / "good" / str(NIGHT)
-    simulate_night(night_plan(NIGHT, "small", seed=11), good)
     reference = write_line_refer_table(root / "line_refer_table.fits")
-    runs = {"good": {arm: run_cascade(good, arm, reference, root / "good-chain") for arm in ("blue", "red")}}
-    degraded_night(good, root / "underflat" / str(NIGHT), "LAMP,FLAT", chips=1, factor=0.01)
-    degraded_night(good, root / "saturated" / str(NIGHT), "OBJECT,POINT", chips=1, factor=60.0)
+    runs = {"good": small_night_reductions}
+    degraded_night(small_night_raw, root / "underflat" / str(NIGHT), "LAMP,FLAT", chips=1, factor=0.01)
+    degraded_night(small_night_raw, root / "saturated" / str(NIGHT), "OBJECT,POINT", chips=1, factor=60.0)
     for name in ("underflat", "saturated"):
         runs[name] = {"blue": run_cascade(root / name / str(NIGHT), "blue", reference, root / f"{name}-chain")}
     return runs

@@ -6,39 +6,21 @@ Recipes exit 0 on junk, so every check is on QC keywords and on the reduced spec
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
 from astropy.io import fits
 
-from tests.integration.simulator.chain import RecipeRun, run_cascade
+from tests.integration.simulator.chain import RecipeRun
 from tests.integration.simulator.measure import SCIENCE_RESOLVING_POWER as RESOLVING_POWER
 from tests.integration.simulator.measure import measure_rv, measure_snr, read_merged
 from tools.simulator.geometry import instrument_format
 from tools.simulator.instrument import parse_setting
-from tools.simulator.plan import night_plan
-from tools.simulator.thar import write_line_refer_table
-from tools.simulator.uves import simulate_night
 
 pytestmark = [pytest.mark.esorex, pytest.mark.slow]
 
 ARM_CHIPS = {"blue": ("BLUE",), "red": ("REDL", "REDU")}
 SETTING = {"blue": "blue390", "red": "red580"}
-
-
-@pytest.fixture(scope="session")
-def night(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("uves-night") / "2024-03-01"
-    simulate_night(night_plan(date(2024, 3, 1), "small", seed=11), folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def reductions(night, tmp_path_factory) -> dict[str, dict[str, RecipeRun]]:
-    workroot = tmp_path_factory.mktemp("uves-chain")
-    reference = write_line_refer_table(workroot / "line_refer_table.fits")
-    return {arm: run_cascade(night, arm, reference, workroot) for arm in ARM_CHIPS}
 
 
 def qc(run: RecipeRun, category: str, key: str) -> float:
@@ -53,8 +35,8 @@ def sof_frames(run: RecipeRun) -> list[tuple[Path, str]]:
 
 
 @pytest.mark.parametrize("arm", ARM_CHIPS)
-def test_every_recipe_made_its_products(reductions, arm):
-    runs = reductions[arm]
+def test_every_recipe_made_its_products(small_night_reductions, arm):
+    runs = small_night_reductions[arm]
     for recipe, run in runs.items():
         assert run.returncode == 0, f"{recipe}: {run.stdout[-2000:]}"
     for chip in ARM_CHIPS[arm]:
@@ -71,8 +53,8 @@ def test_every_recipe_made_its_products(reductions, arm):
 
 
 @pytest.mark.parametrize("arm", ARM_CHIPS)
-def test_master_bias_read_noise_matches_the_detector(reductions, arm):
-    run = reductions[arm]["uves_cal_mbias"]
+def test_master_bias_read_noise_matches_the_detector(small_night_reductions, arm):
+    run = small_night_reductions[arm]["uves_cal_mbias"]
     bias = next(path for path, tag in sof_frames(run) if tag.startswith("BIAS"))
     raw_header = fits.getheader(bias)
     for chip in ARM_CHIPS[arm]:
@@ -82,8 +64,8 @@ def test_master_bias_read_noise_matches_the_detector(reductions, arm):
 
 
 @pytest.mark.parametrize("arm", ARM_CHIPS)
-def test_predict_matches_most_model_lines(reductions, arm):
-    run = reductions[arm]["uves_cal_predict"]
+def test_predict_matches_most_model_lines(small_night_reductions, arm):
+    run = small_night_reductions[arm]["uves_cal_predict"]
     for chip in ARM_CHIPS[arm]:
         selected = qc(run, f"LINE_GUESS_TAB_{chip}", "MODEL NLINSEL")
         predicted = qc(run, f"LINE_GUESS_TAB_{chip}", "MODEL NLINALL")
@@ -92,8 +74,8 @@ def test_predict_matches_most_model_lines(reductions, arm):
 
 
 @pytest.mark.parametrize("arm", ARM_CHIPS)
-def test_orderpos_finds_the_orders_the_model_predicts(reductions, arm):
-    predict, orderpos = reductions[arm]["uves_cal_predict"], reductions[arm]["uves_cal_orderpos"]
+def test_orderpos_finds_the_orders_the_model_predicts(small_night_reductions, arm):
+    predict, orderpos = small_night_reductions[arm]["uves_cal_predict"], small_night_reductions[arm]["uves_cal_orderpos"]
     model = instrument_format(parse_setting(SETTING[arm], "2x2"))
     for chip in ARM_CHIPS[arm]:
         first = int(qc(predict, f"LINE_GUESS_TAB_{chip}", "MODEL ORDMIN"))
@@ -106,8 +88,8 @@ def test_orderpos_finds_the_orders_the_model_predicts(reductions, arm):
 
 
 @pytest.mark.parametrize("arm", ARM_CHIPS)
-def test_wavecal_identifies_hundreds_of_lines_with_subpixel_rms(reductions, arm):
-    run = reductions[arm]["uves_cal_wavecal"]
+def test_wavecal_identifies_hundreds_of_lines_with_subpixel_rms(small_night_reductions, arm):
+    run = small_night_reductions[arm]["uves_cal_wavecal"]
     for chip in ARM_CHIPS[arm]:
         assert qc(run, f"LINE_TABLE_{chip}", "NLINSOL") >= 300
         assert qc(run, f"LINE_TABLE_{chip}", "LINE RESIDRMS PIX") < 0.1
@@ -115,8 +97,8 @@ def test_wavecal_identifies_hundreds_of_lines_with_subpixel_rms(reductions, arm)
 
 
 @pytest.mark.parametrize(("arm", "chip"), [("blue", "BLUE"), ("red", "REDL"), ("red", "REDU")])
-def test_reduced_science_recovers_truth(reductions, arm, chip):
-    run = reductions[arm]["uves_obs_scired"]
+def test_reduced_science_recovers_truth(small_night_reductions, arm, chip):
+    run = small_night_reductions[arm]["uves_obs_scired"]
     raw = next(path for path, tag in sof_frames(run) if tag.startswith("SCI_POINT"))
     truth = json.loads(raw.with_name(raw.name.removesuffix(".fits") + ".truth.json").read_text())
     spectrum = read_merged(run.product(f"MERGED_SCI_POINT_{chip}"), run.product(f"ERRORBAR_SCI_POINT_{chip}"))
