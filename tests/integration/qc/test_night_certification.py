@@ -22,10 +22,9 @@ from shared.archive.reviews import pending_reviews
 from shared.contracts import Certified, Decision, ProcessStatus, ProductsReady
 from tests.integration.qc.degrade import degraded_night
 from tests.integration.qc.products import products_ready
-from tests.integration.simulator.chain import RecipeRun, run_cascade, run_recipe
+from tests.integration.simulator.chain import RecipeRun, run_recipe, run_step
 from tests.support.fixtures import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from tests.support.storage import folder_store
-from tools.simulator.thar import write_line_refer_table
 
 pytestmark = [pytest.mark.esorex, pytest.mark.slow]
 
@@ -36,14 +35,17 @@ BAD_NIGHT = date(2024, 3, 2)
 @pytest.fixture(scope="module")
 def reductions(small_night_raw: Path, small_night_reductions: dict[str, dict[str, RecipeRun]],
                tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, RecipeRun]]]:
-    """The good small night (the session's cascade) and two nights derived from it, blue arm."""
+    """The good small night (the session's cascade) and two nights derived from it on the blue arm:
+    the flat underexposed, the science frame saturated. Every other frame of theirs is the good
+    night's, so only the recipe of the changed frames runs again, on the good night's calibrations."""
     root = tmp_path_factory.mktemp("qc-night")
-    reference = write_line_refer_table(root / "line_refer_table.fits")
     runs = {"good": small_night_reductions}
-    degraded_night(small_night_raw, root / "underflat" / str(NIGHT), "LAMP,FLAT", chips=1, factor=0.01)
-    degraded_night(small_night_raw, root / "saturated" / str(NIGHT), "OBJECT,POINT", chips=1, factor=60.0)
-    for name in ("underflat", "saturated"):
-        runs[name] = {"blue": run_cascade(root / name / str(NIGHT), "blue", reference, root / f"{name}-chain")}
+    for name, dpr_type, factor, recipe in (("underflat", "LAMP,FLAT", 0.01, "uves_cal_mflat"),
+                                           ("saturated", "OBJECT,POINT", 60.0, "uves_obs_scired")):
+        night = root / name / str(NIGHT)
+        degraded_night(small_night_raw, night, dpr_type, chips=1, factor=factor)
+        runs[name] = {"blue": {recipe: run_step(night, "blue", recipe, small_night_reductions["blue"],
+                                                 root / f"{name}-chain")}}
     return runs
 
 

@@ -77,18 +77,36 @@ def run_recipe(recipe: str, frames: list[tuple[Path, str]], workdir: Path, *para
 def run_cascade(raw_folder: Path, arm: str, line_refer_table: Path, workroot: Path) -> dict[str, RecipeRun]:
     """The whole chain for one arm; calibration products feed the next recipe by PRO.CATG."""
     raws = classify(raw_folder, arm)
-    suffix = "BLUE" if arm == "blue" else "RED"
     products: dict[str, list[Path]] = {"LINE_REFER_TABLE": [line_refer_table]}
     runs: dict[str, RecipeRun] = {}
-    for recipe, raw_tag, needs in CASCADE:
-        frames = [
-            (path, f"{raw_tag}_{suffix}") for path in raws[raw_tag][: 1 if raw_tag == "SCI_POINT" else None]
-        ]
-        for category, paths in products.items():
-            if any(category == need or category.rsplit("_", 1)[0] == need for need in needs):
-                frames.extend((path, category) for path in paths)
-        run = run_recipe(recipe, frames, workroot / f"{arm}-{recipe}")
-        runs[recipe] = run
+    for step in CASCADE:
+        run = run_recipe(step[0], _frames(step, raws, arm, products), workroot / f"{arm}-{step[0]}")
+        runs[step[0]] = run
         for category, paths in run.products.items():
             products.setdefault(category, []).extend(paths)
     return runs
+
+
+def run_step(raw_folder: Path, arm: str, recipe: str, upstream: dict[str, RecipeRun], workroot: Path) -> RecipeRun:
+    """One recipe of the chain on `raw_folder`, fed with the products the recipes before it made in
+    `upstream` (the chain run on the same calibration frames): for a night that differs from that
+    one only in `recipe`'s raw frames. Not for the recipes that take the LINE_REFER_TABLE (predict, wavecal)."""
+    recipes = [step[0] for step in CASCADE]
+    products: dict[str, list[Path]] = {}
+    for earlier in recipes[: recipes.index(recipe)]:
+        for category, paths in upstream[earlier].products.items():
+            products.setdefault(category, []).extend(paths)
+    step = CASCADE[recipes.index(recipe)]
+    return run_recipe(recipe, _frames(step, classify(raw_folder, arm), arm, products), workroot / f"{arm}-{recipe}")
+
+
+def _frames(step: tuple[str, str, tuple[str, ...]], raws: dict[str, list[Path]], arm: str,
+            products: dict[str, list[Path]]) -> list[tuple[Path, str]]:
+    """The set of frames of one recipe: its raw frames (one science frame) and the products it needs."""
+    _, raw_tag, needs = step
+    suffix = "BLUE" if arm == "blue" else "RED"
+    frames = [(path, f"{raw_tag}_{suffix}") for path in raws[raw_tag][: 1 if raw_tag == "SCI_POINT" else None]]
+    for category, paths in products.items():
+        if any(category == need or category.rsplit("_", 1)[0] == need for need in needs):
+            frames.extend((path, category) for path in paths)
+    return frames
