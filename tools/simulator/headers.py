@@ -25,9 +25,10 @@ from tools.simulator.observation import (
 
 # Values as real UVES raw frames carry them (seen in the headers of ESO's real UVES products,
 # ../shared/reference/eso-real/mnlup_r.*: they keep the raw frame's keywords).
-READ_SPEED = "1pt/50kHz/lg"
-"""DET.READ.SPEED: real frames write `<ports>pt/<pixel rate>/<gain>` ('1pt/50kHz/hg'); low gain here,
-as the simulated chips' gains and DET.READ.CLOCK say."""
+READ_SPEED = "1pt/225kHz/lg"
+"""DET.READ.SPEED: real frames write `<ports>pt/<pixel rate>/<gain>` ('1pt/50kHz/hg'); 225 kHz, low
+gain here, the read mode of the real arcs whose gains and read noise the simulated chips carry."""
+READ_CLOCK = "225kHz/1port/low_gain"
 CAMERA_TEMPERATURES_C = {1: 13.7, 2: 13.4, 31: 15.1}
 """INS.TEMPi.MEAN the pipeline reads: blue camera, red camera, iodine cell; real frames carry all three."""
 
@@ -203,7 +204,7 @@ def _add_detector(header: fits.Header, exposure: Exposure) -> None:
     header["HIERARCH ESO DET OUTPUTS"] = (len(chips), "number of outputs")
     header["HIERARCH ESO DET READ MODE"] = ("normal", "readout method")
     header["HIERARCH ESO DET READ SPEED"] = (READ_SPEED, "readout speed")
-    header["HIERARCH ESO DET READ CLOCK"] = ("50kHz/1port/low_gain", "readout clock pattern")
+    header["HIERARCH ESO DET READ CLOCK"] = (READ_CLOCK, "readout clock pattern")
     header["HIERARCH ESO DET WIN1 STRX"] = (1, "lower left pixel in x")
     header["HIERARCH ESO DET WIN1 STRY"] = (1, "lower left pixel in y")
     # Binned, as real frames count them (2x2 blue: 1074 x 1500).

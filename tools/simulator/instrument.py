@@ -32,13 +32,18 @@ class Chip(BaseModel):
     dark_electrons_per_hour: float = Field(1.5, description="dark current")
 
 
+# Gain (ESO DET OUT1 GAIN, ADU per electron; CONAD is its inverse) and read noise as ESO's
+# real UVES frames read at 225 kHz, low gain, record them: the headers of the real 1x1 line
+# tables in ../shared/reference/eso-real (blue CCD-44b: GAIN 0.54, CONAD 1.84, RON 3.8 e-,
+# 2012-2024; red 2010: REDL 0.68 / 4.0 e-, REDU CCD-20 0.71 / 4.0 e-; real red frames read
+# each chip through two ports, the simulator through one).
 BLUE_CHIP = Chip(
     name="BLUE",
     chip_id="CCD-44b",
     chip_name="EEV",
     ny=3000,
-    gain_adu_per_electron=0.62,
-    read_noise_electrons=3.6,
+    gain_adu_per_electron=0.54,
+    read_noise_electrons=3.8,
     bias_level_adu=178.0,
 )
 REDL_CHIP = Chip(
@@ -46,8 +51,8 @@ REDL_CHIP = Chip(
     chip_id="CCD-44b",
     chip_name="EEV",
     ny=4096,
-    gain_adu_per_electron=0.60,
-    read_noise_electrons=3.9,
+    gain_adu_per_electron=0.68,
+    read_noise_electrons=4.0,
     bias_level_adu=189.0,
 )
 REDU_CHIP = Chip(
@@ -55,8 +60,8 @@ REDU_CHIP = Chip(
     chip_id="CCD-20",
     chip_name="MIT-LL",
     ny=4096,
-    gain_adu_per_electron=0.55,
-    read_noise_electrons=3.2,
+    gain_adu_per_electron=0.71,
+    read_noise_electrons=4.0,
     bias_level_adu=205.0,
 )
 
