@@ -34,7 +34,7 @@ import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import select
 
-from shared.archive import ArchiveDatabase
+from shared.archive import ArchiveDatabase, ledger
 from shared.archive.models import AbRecord, AbState, AbTransition, Product, ProductStatus, Request, RequestState
 from shared.bus.kafka import DLQ_MAX_MESSAGE_BYTES
 from shared.contracts import DateRequested, ProcessingMode
@@ -87,6 +87,15 @@ class Invariants:
             f"ingested_events={self.ingested_events} lag={sum(self.lag.values())} dlq={dlq} "
             f"violations={len(self.violations)}"
         )
+
+
+@dataclass(frozen=True)
+class NightOutcome:
+    """A settled night: the invariant's counts, the request and its ABs as the ledger holds them."""
+
+    found: Invariants
+    request: Request
+    abs: list[AbRecord]
 
 
 class Chain:
@@ -263,6 +272,19 @@ class Chain:
             return documents
         finally:
             await consumer.stop()
+
+    async def night_settled(self, night: date, scenario: str, timeout_seconds: float = 240) -> NightOutcome:
+        """Every service started, `night` requested once, settled and the invariant checked (`check`);
+        what the ledger holds of the request and its ABs."""
+        self.start_all()
+        request_id = await self.publish(night)
+        await self.wait_settled(timeout_seconds)
+        found = await self.check(scenario)
+        async with self.database() as db, db.session() as session:
+            request = await ledger.get_request(session, request_id)
+            abs_ = await ledger.abs_of_request(session, request_id)
+        assert request is not None, f"request {request_id} is not in the ledger"
+        return NightOutcome(found, request, abs_)
 
     async def check(self, scenario: str, expected_dlq: dict[str, int] | None = None) -> Invariants:
         """Measure the invariant, print and remember the counts, and fail with every violation."""

@@ -17,7 +17,6 @@ import pytest
 from astropy.io import fits
 from fastapi import FastAPI, Request, Response
 
-from shared.archive import ledger
 from shared.serving import serve_in_background
 from tests.faults.conftest import NIGHT, ChainFactory
 from tests.faults.harness import ArchiveServer
@@ -73,13 +72,8 @@ async def test_archive_failures_are_retried_and_a_corrupt_file_fails_only_its_ab
     seen: Counter[str] = Counter()
     async with serve_in_background(faulty_proxy(archive_server.url, faults, seen)) as proxy_url:
         with chain_factory(archive_url=proxy_url) as chain:
-            chain.start_all()
-            request_id = await chain.publish(NIGHT)
-            await chain.wait_settled(240)
-            found = await chain.check("5 archive answering 500, hanging, corrupting a byte")
-            async with chain.database() as db, db.session() as session:
-                records = await ledger.abs_of_request(session, request_id)
-    states = {record.raw_type: (record.state.value, record.reason) for record in records}
+            night = await chain.night_settled(NIGHT, "5 archive answering 500, hanging, corrupting a byte")
+    states = {record.raw_type: (record.state.value, record.reason) for record in night.abs}
     print("AB states:", states, "requests seen per faulty file:", {name: seen[name] for name in faults})
     corrupt = next(name for name, fault in faults.items() if fault == "corrupt")
     science_state, science_reason = states["SCI_POINT_BLUE"]
@@ -88,4 +82,4 @@ async def test_archive_failures_are_retried_and_a_corrupt_file_fails_only_its_ab
         [t for t in states if t != "SCI_POINT_BLUE"], "INGESTED"), "the rest of the night goes on"
     for name, fault in faults.items():
         assert seen[name] >= (3 if fault == "500 twice" else 2), f"{name} ({fault}) was retried"
-    assert found.current_products == 0 and found.states["FAILED"] == 1
+    assert night.found.current_products == 0 and night.found.states["FAILED"] == 1

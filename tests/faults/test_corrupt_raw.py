@@ -61,20 +61,12 @@ def fault_archive(blue_night_archive: Path, tmp_path: Path) -> Path:
 async def test_corrupt_raw_files_are_reported_and_the_night_goes_on(chain_factory: ChainFactory, tmp_path: Path) -> None:
     corrupted = eval((tmp_path / "corrupted.txt").read_text())  # noqa: S307 - our own repr of a dict
     with chain_factory() as chain:
-        chain.start_all()
-        request_id = await chain.publish(NIGHT)
-        await chain.wait_settled(240)
-        found = await chain.check("7 corrupt raw files (truncated, missing keywords, BSCALE 0, empty)")
-        async with chain.database() as db, db.session() as session:
-            from shared.archive import ledger
-
-            request = await ledger.get_request(session, request_id)
-            abs_ = await ledger.abs_of_request(session, request_id)
-    reasons = request.reason + " ".join(record.reason for record in abs_)
-    print("request reason:", request.reason[:2000])
-    print("AB reasons:", {record.ab_id: (record.state.value, record.reason[:200]) for record in abs_})
+        night = await chain.night_settled(NIGHT, "7 corrupt raw files (truncated, missing keywords, BSCALE 0, empty)")
+    reasons = night.request.reason + " ".join(record.reason for record in night.abs)
+    print("request reason:", night.request.reason[:2000])
+    print("AB reasons:", {record.ab_id: (record.state.value, record.reason[:200]) for record in night.abs})
     reported = {name: how for name, how in corrupted.items() if name in reasons}
     print("corrupted:", corrupted, "reported by name:", sorted(reported))
     for name in [n for n, how in corrupted.items() if how != "BSCALE 0"]:
         assert name in reasons, f"{name} ({corrupted[name]}) is named in the request's or an AB's reason"
-    assert found.abs >= 1
+    assert night.found.abs >= 1
