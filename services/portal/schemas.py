@@ -49,7 +49,9 @@ class ProductSummary(Response):
 
 
 class SearchPage(Response):
-    total: int = Field(description="Matches of the whole query, not only this page.")
+    total: int = Field(description="Matches of the whole query, not only this page, counted up to 1,000 or to "
+                       "the end of this page: when total_exact is false there are more.")
+    total_exact: bool = Field(default=True, description="False when counting stopped at `total`.")
     limit: int
     offset: int
     products: list[ProductSummary]

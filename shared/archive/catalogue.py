@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,6 +21,12 @@ from shared.errors import DataError, TransientError
 logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 1000
+IS_CURRENT = Product.status == literal_column(f"'{ProductStatus.CURRENT.value}'")
+"""The current versions, the value written in the SQL: SQLite uses the partial index on CURRENT
+rows only for a condition it can see is the index's own (a bound value hides it)."""
+COUNTED_MATCHES = 1000
+"""A search counts its matches up to this many (or to the end of the page asked for, if further):
+counting every match of a broad search ("s") would cost more than the page itself."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,12 @@ class ProductQuery:
 class ProductPage:
     products: list[Product]
     total: int
-    """Matches of the whole query, not only this page."""
+    """Matches of the whole query, not only this page; at least this many when not `total_exact`."""
+    total_exact: bool = True
+
+    def continues_after(self, end: int) -> bool:
+        """Whether the query has matches beyond its first `end`."""
+        return end < self.total or not self.total_exact
 
 
 def make_product_id(at: datetime, index: int) -> str:
@@ -176,16 +187,24 @@ async def products_of_ab(session: AsyncSession, ab_id: str) -> list[Product]:
 
 
 async def search_products(session: AsyncSession, query: ProductQuery) -> ProductPage:
-    """One page of products matching every given filter: nearest first for a cone search,
-    newest first otherwise."""
+    """One page of products matching every given filter: nearest first for a cone search, by
+    target then newest for a target search, newest first otherwise. Matches are counted up to
+    `COUNTED_MATCHES` or the end of the page, whichever is further."""
     if not 0 < query.limit <= MAX_PAGE_SIZE:
         raise DataError(f"page size {query.limit} outside 1..{MAX_PAGE_SIZE}")
     if query.offset < 0:
         raise DataError(f"negative page offset {query.offset}")
     conditions = product_conditions(query)
-    total = await session.scalar(select(func.count()).select_from(Product).where(*conditions))
-    statement = _ordered(select(Product).where(*conditions), query.cone).limit(query.limit).offset(query.offset)
-    return ProductPage(list((await session.scalars(statement)).all()), total or 0)
+    counted_up_to = max(COUNTED_MATCHES, query.offset + query.limit)
+    matches = select(Product.product_id).where(*conditions).limit(counted_up_to + 1).subquery()
+    counted = await session.scalar(select(func.count()).select_from(matches)) or 0
+    statement = _ordered(select(Product).where(*conditions), query).limit(query.limit).offset(query.offset)
+    return ProductPage(list((await session.scalars(statement)).all()), min(counted, counted_up_to),
+                       total_exact=counted <= counted_up_to)
+
+
+async def count_current_products(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(Product).where(IS_CURRENT)) or 0
 
 
 def target_key(name: str) -> str:
@@ -206,7 +225,7 @@ def target_prefix_conditions(target: str) -> list[ColumnElement[bool]]:
 def product_conditions(query: ProductQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.current_only:
-        conditions.append(Product.status == ProductStatus.CURRENT)
+        conditions.append(IS_CURRENT)
     if query.target is not None:
         conditions.extend(target_prefix_conditions(query.target))
     if query.cone is not None:
@@ -243,10 +262,14 @@ def _dot_with(x0: float, y0: float, z0: float) -> ColumnElement[float]:
     return Product.x * x0 + Product.y * y0 + Product.z * z0
 
 
-def _ordered(statement: Select[tuple[Product]], cone: Cone | None) -> Select[tuple[Product]]:
-    if cone is not None:
-        return statement.order_by(_dot_with(*unit_vector(cone.ra, cone.dec)).desc(), Product.product_id)
-    return statement.order_by(Product.ingested_at.desc(), Product.product_id.desc())
+def _ordered(statement: Select[tuple[Product]], query: ProductQuery) -> Select[tuple[Product]]:
+    """Each order but the cone's is one the indexes hold, so a page reads its rows in index order."""
+    if query.cone is not None:
+        return statement.order_by(_dot_with(*unit_vector(query.cone.ra, query.cone.dec)).desc(), Product.product_id)
+    newest_first = (Product.ingested_at.desc(), Product.product_id.desc())
+    if query.target is not None:
+        return statement.order_by(Product.target_key, *newest_first)
+    return statement.order_by(*newest_first)
 
 
 async def _current_version(session: AsyncSession, lineage: str) -> Product | None:

@@ -245,7 +245,10 @@ class Product(Base):
         Index(None, "night"),
         Index(None, "ab_id"),
         Index(None, "release_name"),
-        Index(None, "target_key"),
+        Index(None, "lineage_key"),
+        # The current products newest first (a search's default order, read backwards).
+        Index("ix_products_current_newest", "ingested_at", "product_id", postgresql_where=CURRENT_ONLY,
+              sqlite_where=CURRENT_ONLY),
         # The guard against two CURRENT versions of one product, even under concurrent ingestion.
         Index(
             "uq_products_lineage_current",
@@ -307,6 +310,8 @@ class Product(Base):
 
 # Case-insensitive target search: the expression index serves `lower(target_name) = lower(:name)`.
 Index("ix_products_target_name_lower", func.lower(Product.target_name))
+# A target search in its order (catalogue.search_products: by target, newest first), read in index order.
+Index("ix_products_target_key_newest", Product.target_key, Product.ingested_at.desc(), Product.product_id.desc())
 
 
 class ProductProvenance(Base):

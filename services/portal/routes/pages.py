@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
 
 from services.portal.dependencies import PortalDep, SessionDep, requires
 from services.portal.history import QcSummary, score_tone
 from services.portal.schemas import ProductSearch
 from services.portal.search import distance_from, is_product_id, product_query
 from shared.archive import catalogue, qc1
-from shared.archive.models import Product, ProductStatus, Scope
+from shared.archive.models import Scope
 from shared.instruments import known_modes
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(requires(Scope.READ))])
@@ -28,10 +27,8 @@ def _page(request: Request, portal: PortalDep, template: str, **context: Any) ->
 
 @router.get("/", response_class=HTMLResponse)
 async def landing(request: Request, portal: PortalDep, session: SessionDep) -> HTMLResponse:
-    products = await session.scalar(
-        select(func.count()).select_from(Product).where(Product.status == ProductStatus.CURRENT)
-    )
-    return _page(request, portal, "landing.html", products=products or 0, modes=known_modes())
+    products = await catalogue.count_current_products(session)
+    return _page(request, portal, "landing.html", products=products, modes=known_modes())
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -47,7 +44,7 @@ async def search_page(
     following = form.offset + form.limit
     return _page(
         request, portal, "search.html", form=form, page=page, rows=rows,
-        next_url=request.url.include_query_params(offset=following) if following < page.total else None,
+        next_url=request.url.include_query_params(offset=following) if page.continues_after(following) else None,
         previous_url=request.url.include_query_params(offset=max(0, form.offset - form.limit)) if form.offset else None,
     )
 

@@ -37,14 +37,16 @@ FITS_MEDIA_TYPE = "application/fits"
 async def search(
     request: Request, session: SessionDep, parameters: Annotated[ProductSearch, Query()]
 ) -> SearchPage:
-    """Products matching every given filter: nearest first in a cone search, newest first otherwise."""
+    """Products matching every given filter: nearest first in a cone search, by target then newest in a
+    target search, newest first otherwise."""
     query = product_query(parameters)
     page = await search_products(session, query)
     base = str(request.base_url)
     summaries = [summary_of(p, base, distance_from(query.cone, p)) for p in page.products]
     following = query.offset + query.limit
-    next_url = str(request.url.include_query_params(offset=following)) if following < page.total else None
-    return SearchPage(total=page.total, limit=query.limit, offset=query.offset, products=summaries, next=next_url)
+    next_url = str(request.url.include_query_params(offset=following)) if page.continues_after(following) else None
+    return SearchPage(total=page.total, total_exact=page.total_exact, limit=query.limit, offset=query.offset,
+                      products=summaries, next=next_url)
 
 
 @router.get("/{product_id}", response_model=ProductDetail, dependencies=[Depends(requires(Scope.READ))])

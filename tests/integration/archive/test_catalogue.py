@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.archive import ArchiveDatabase
+from shared.archive import ArchiveDatabase, catalogue
 from shared.archive.catalogue import (
     AncillaryFile,
     NewProduct,
@@ -147,6 +147,26 @@ async def test_search_filters(db: ArchiveDatabase) -> None:
     assert await ids(min_snr=50.0) == ["PHX.2", "PHX.3"]
     assert await ids(release="R1") == ["PHX.1"]
     assert await ids(target="HD 1234", min_snr=50.0) == ["PHX.2"]
+
+
+async def test_a_broad_search_counts_its_matches_up_to_a_limit_and_says_so(
+    db: ArchiveDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalogue, "COUNTED_MATCHES", 3)
+    for index in range(7):
+        await add(db, spectrum(f"PHX.{index}", ab_id=f"AB.{index}", target_name=f"HD {index}"))
+    pages = [await search(db, target="hd", limit=limit, offset=offset) for offset, limit in ((0, 2), (3, 3), (6, 3))]
+    assert [(page.total, page.total_exact) for page in pages] == [(3, False), (6, False), (7, True)]
+    assert [page.continues_after(end) for page, end in zip(pages, (2, 6, 9), strict=True)] == [True, True, False]
+
+
+async def test_a_target_search_lists_by_target_then_newest(db: ArchiveDatabase) -> None:
+    for index, (target, hour) in enumerate((("HD 2", 1), ("HD 10", 2), ("HD 2", 3))):
+        async with db.session() as s:
+            await add_product(s, spectrum(f"PHX.{index}", ab_id=f"AB.{index}", target_name=target),
+                              at=INGESTED_AT.replace(hour=hour))
+    assert [p.product_id for p in (await search(db, target="HD")).products] == ["PHX.1", "PHX.2", "PHX.0"]
+    assert [p.product_id for p in (await search(db)).products] == ["PHX.2", "PHX.1", "PHX.0"], "newest first"
 
 
 async def test_paging(db: ArchiveDatabase) -> None:
