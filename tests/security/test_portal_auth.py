@@ -14,7 +14,7 @@ from tests.security.conftest import FITS_CARD, ServedPortal, Tokens
 
 DATE_REQUEST = {"instrument_mode": "UVES_ECHELLE", "night": "2024-03-01", "mode": "COMPLETE"}
 # Routes anyone may call, token or not: operations and the OpenAPI description.
-OPEN_ROUTES = {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+OPEN_ROUTES = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
 def wrong_tokens(tokens: Tokens) -> dict[str, dict[str, str]]:
