@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.archive import ledger
 from shared.archive.models import AbRecord, AbState, AbTransition, Campaign, Request, RequestState
 from shared.archive.types import utc_now
-from shared.contracts import ProcessingMode
 from shared.errors import ConfigError, DataError
 from shared.instruments.association import load_association_rules
 from shared.lifecycle import IN_FLIGHT, NightState, is_final, night_state, request_finished
+from shared.modes import ProcessingMode
 
 METRIC_CAMPAIGNS = 20
 """At most this many campaigns (the newest) get `phoenix_campaign_nights` series."""

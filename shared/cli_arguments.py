@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TypeVar
 
-from shared.contracts import ProcessingMode
+from shared.modes import ProcessingMode
 
 E = TypeVar("E", bound=StrEnum)
 MODE_HELP = "IDP (science with certified calibrations), MCALIB (masters) or COMPLETE (both)"

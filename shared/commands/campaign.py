@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from shared import __version__
 from shared import cli_arguments as arguments
-from shared.contracts import ProcessingMode
 from shared.errors import ConfigError
+from shared.modes import ProcessingMode
 
 if TYPE_CHECKING:
     from shared.contracts import DateRequested

@@ -12,12 +12,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from shared.contracts.base import Event, Model
-
-
-class ProcessingMode(StrEnum):
-    IDP = "IDP"
-    MCALIB = "MCALIB"
-    COMPLETE = "COMPLETE"
+from shared.modes import ProcessingMode
 
 
 class Completeness(StrEnum):
