@@ -9,14 +9,15 @@ outside, so a person sees how far in or out a value is, not only which side.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cache, partial
 
 import numpy as np
 
 from services.qc.extraction import Measurement
-from services.qc.thresholds import Threshold, ThresholdKind, ThresholdSet
+from services.qc.thresholds import ProductRules, Threshold, ThresholdKind, ThresholdSet
 from shared.contracts import QcScore
 
 MAD_TO_SIGMA = 1.4826
@@ -121,17 +122,17 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.4g} {unit}".strip()
 
 
-def threshold_for(thresholds: ThresholdSet, raw_type: str, measurement: Measurement) -> Threshold | None:
-    """The first threshold of the set for this parameter of this product or RAW_TYPE."""
-    return next((t for t in thresholds.thresholds
-                 if fnmatchcase(measurement.parameter, t.parameter) and t.applies(raw_type, measurement.pro_catg)), None)
+def rules_by_product(thresholds: ThresholdSet, raw_type: str) -> Callable[[str], ProductRules]:
+    """The set's rules for a product of this RAW_TYPE by its PRO.CATG, matched once per PRO.CATG."""
+    return cache(partial(thresholds.product_rules, raw_type))
 
 
 def statistical_needs(thresholds: ThresholdSet, raw_type: str, measurements: Sequence[Measurement]) -> dict[str, int]:
     """Parameters scored against their history, with how many past values each needs."""
     needs: dict[str, int] = {}
+    rules = rules_by_product(thresholds, raw_type)
     for measurement in measurements:
-        threshold = threshold_for(thresholds, raw_type, measurement)
+        threshold = rules(measurement.pro_catg).threshold(measurement.parameter)
         if threshold is not None and threshold.kind is ThresholdKind.STATISTICAL:
             needs[measurement.parameter] = threshold.n
     return needs
@@ -147,7 +148,8 @@ def score_measurements(measurements: Sequence[Measurement], thresholds: Threshol
     """
     if thresholds is None:
         return [_unscored(m, f"{m.parameter} unscored: {no_set_reason}", "") for m in measurements]
-    scores = [_score(m, thresholds, raw_type, histories) for m in measurements]
+    rules = rules_by_product(thresholds, raw_type)
+    scores = [_score(m, rules(m.pro_catg), thresholds.version, histories) for m in measurements]
     return scores + missing_mandatory(measurements, thresholds, raw_type, products)
 
 
@@ -173,11 +175,11 @@ def missing_mandatory(measurements: Sequence[Measurement], thresholds: Threshold
     return missing
 
 
-def _score(measurement: Measurement, thresholds: ThresholdSet, raw_type: str,
+def _score(measurement: Measurement, rules: ProductRules, version: str,
            histories: Mapping[str, Sequence[float]]) -> QcScore:
-    threshold, version = threshold_for(thresholds, raw_type, measurement), thresholds.version
+    threshold = rules.threshold(measurement.parameter)
     if threshold is None:
-        reason = thresholds.informational_reason(raw_type, measurement.pro_catg, measurement.parameter)
+        reason = rules.informational_reason(measurement.parameter)
         if reason is not None:
             return QcScore(product=measurement.product, parameter=measurement.parameter,
                            value=as_number(measurement.value), unit=measurement.unit, score=None,

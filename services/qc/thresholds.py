@@ -9,6 +9,7 @@ while the history is short).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -77,9 +78,29 @@ class Informational(Rule):
     parameters: list[str] = Field(min_length=1, description="Dotted QC parameter names or fnmatch patterns.")
     reason: str = Field(min_length=1, description="Why no threshold applies; shown beside the value.")
 
-    def covers(self, raw_type: str, pro_catg: str, parameter: str) -> bool:
-        return (any(fnmatchcase(raw_type, p) or fnmatchcase(pro_catg, p) for p in self.applies_to)
-                and any(fnmatchcase(parameter, p) for p in self.parameters))
+    def applies(self, raw_type: str, pro_catg: str) -> bool:
+        return any(fnmatchcase(raw_type, p) or fnmatchcase(pro_catg, p) for p in self.applies_to)
+
+    def lists(self, parameter: str) -> bool:
+        return any(fnmatchcase(parameter, p) for p in self.parameters)
+
+
+@dataclass(frozen=True)
+class ProductRules:
+    """The thresholds and informational listings of a set that apply to one product (by its
+    PRO.CATG, or its AB's RAW_TYPE), in the file's order: matched once per product, so each of
+    its parameters is looked up among a few rules instead of all of them."""
+
+    thresholds: list[Threshold]
+    informational: list[Informational]
+
+    def threshold(self, parameter: str) -> Threshold | None:
+        """The first threshold for this parameter."""
+        return next((t for t in self.thresholds if fnmatchcase(parameter, t.parameter)), None)
+
+    def informational_reason(self, parameter: str) -> str | None:
+        """Why this parameter is informational; None when it is not listed."""
+        return next((i.reason for i in self.informational if i.lists(parameter)), None)
 
 
 class NominalRange(Rule):
@@ -117,9 +138,9 @@ class ThresholdSet(Rule):
     def for_product(self, raw_type: str, pro_catg: str) -> list[Threshold]:
         return [t for t in self.thresholds if t.applies(raw_type, pro_catg)]
 
-    def informational_reason(self, raw_type: str, pro_catg: str, parameter: str) -> str | None:
-        """Why this parameter is informational for this product or RAW_TYPE; None when it is not listed."""
-        return next((i.reason for i in self.informational if i.covers(raw_type, pro_catg, parameter)), None)
+    def product_rules(self, raw_type: str, pro_catg: str) -> ProductRules:
+        return ProductRules(self.for_product(raw_type, pro_catg),
+                            [i for i in self.informational if i.applies(raw_type, pro_catg)])
 
 
 class ThresholdFile(Rule):

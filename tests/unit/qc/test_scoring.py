@@ -3,7 +3,13 @@ from datetime import date
 import pytest
 
 from services.qc.extraction import Measurement
-from services.qc.scoring import MANDATORY_MISSING, score_measurements, score_value, statistical_range
+from services.qc.scoring import (
+    MANDATORY_MISSING,
+    score_measurements,
+    score_value,
+    statistical_needs,
+    statistical_range,
+)
 from services.qc.thresholds import Informational, Threshold, ThresholdSet
 
 
@@ -120,3 +126,19 @@ def test_without_a_threshold_set_everything_is_unscored_with_the_reason():
     measurement = Measurement("mb.fits", "MASTER_BIAS_BLUE", "QC.OUT1.RON.RAW", 2.0)
     scores = score_measurements([measurement], None, "BIAS_BLUE", [], {}, no_set_reason="no set for 1999-01-01")
     assert scores[0].score is None and scores[0].message.endswith("no set for 1999-01-01")
+
+
+def test_each_product_is_scored_by_the_first_threshold_listed_for_it_and_its_parameter():
+    rules = ThresholdSet(version="v1", valid_from=date(2004, 4, 1), thresholds=[
+        Threshold(applies_to=["MASTER_FLAT_REDU"], parameter="QC.FLUX.MED", low=100.0),
+        Threshold(applies_to=["MASTER_FLAT_*"], parameter="QC.FLUX.MED", low=10.0),
+        Threshold(applies_to=["MASTER_FLAT_BLUE"], parameter="QC.FLUX.MED", kind="statistical", n=12),
+    ])
+    measurements = [Measurement("u.fits", "MASTER_FLAT_REDU", "QC.FLUX.MED", 50.0),
+                    Measurement("l.fits", "MASTER_FLAT_REDL", "QC.FLUX.MED", 50.0),
+                    Measurement("b.fits", "MASTER_FLAT_BLUE", "QC.FLUX.MED", 50.0)]
+    scores = score_measurements(measurements, rules, "FLAT_RED", [], {})
+    assert [s.score for s in scores] == [1, 0, 0], "REDU's own threshold first; the general one for REDL and BLUE"
+    assert statistical_needs(rules, "FLAT_RED", measurements) == {}, "the fixed general threshold comes first"
+    assert statistical_needs(rules.model_copy(update={"thresholds": rules.thresholds[2:]}), "FLAT_BLUE",
+                             measurements) == {"QC.FLUX.MED": 12}
