@@ -14,7 +14,9 @@ from shared.archive.upsert import insert
 from shared.contracts import AssociationBlock, QcScore
 
 CERTIFIED_AB_STATES = (AbState.CERTIFIED, AbState.INGESTED)
-REPLACED_ON_RESCORE = ("value", "unit", "score", "informational", "grade", "message", "threshold_set", "measured_at", "setting_key")
+COMPARED_ON_RESCORE = ("value", "unit", "score", "informational", "grade", "message", "threshold_set", "setting_key")
+"""What a rescored value is compared on: a row equal in all of them is left as it is (measured_at too)."""
+REPLACED_ON_RESCORE = (*COMPARED_ON_RESCORE, "measured_at")
 
 
 def setting_key_of(match_key: Mapping[str, str]) -> str:
@@ -31,7 +33,9 @@ async def record_qc_scores(
     measured_at: datetime | None = None,
 ) -> int:
     """Store an AB's QC parameters; rescoring replaces the values of the same (AB, product,
-    parameter). `setting_key` defaults to the AB's RAW_MATCH_KEY. Returns how many were written."""
+    parameter) that changed and leaves those that did not (an unchanged reprocessing writes
+    nothing after one read). `setting_key` defaults to the AB's RAW_MATCH_KEY. Returns how many
+    were written."""
     rows = [
         {
             "ab_id": ab.ab_id,
@@ -52,6 +56,8 @@ async def record_qc_scores(
         }
         for score in scores
     ]
+    stored = await _stored_values(session, ab.ab_id) if rows else {}
+    rows = [row for row in rows if stored.get((row["product"], row["parameter"])) != _compared(row)]
     if not rows:
         return 0
     statement = insert(session, Qc1Value)
@@ -61,6 +67,17 @@ async def record_qc_scores(
     )
     await session.execute(statement, rows)
     return len(rows)
+
+
+async def _stored_values(session: AsyncSession, ab_id: str) -> dict[tuple[str, str], tuple[object, ...]]:
+    """The AB's stored values by (product, parameter), as `_compared` gives them."""
+    columns = [getattr(Qc1Value, name) for name in COMPARED_ON_RESCORE]
+    rows = await session.execute(select(Qc1Value.product, Qc1Value.parameter, *columns).where(Qc1Value.ab_id == ab_id))
+    return {(product, parameter): tuple(values) for product, parameter, *values in rows}
+
+
+def _compared(row: Mapping[str, object]) -> tuple[object, ...]:
+    return tuple(row[name] for name in COMPARED_ON_RESCORE)
 
 
 async def qc1_of_ab(session: AsyncSession, ab_id: str) -> list[Qc1Value]:

@@ -45,6 +45,20 @@ async def test_rescoring_replaces_the_values_of_the_same_parameter(db: ArchiveDa
     assert values[0].measured_at.tzinfo is not None
 
 
+async def test_rescoring_the_same_values_writes_nothing(db: ArchiveDatabase) -> None:
+    ab, first = make_ab(), datetime(2024, 4, 1, tzinfo=UTC)
+    async with db.session() as s:
+        assert await record_qc_scores(s, ab, [ron(3.9), ron(None, score=None, product="other.fits")],
+                                      measured_at=first) == 2
+    async with db.session() as s:
+        assert await record_qc_scores(s, ab, [ron(3.9), ron(None, score=None, product="other.fits")]) == 0
+        assert await record_qc_scores(s, ab, [ron(3.9), ron(4.0, product="other.fits")]) == 1
+    async with db.session() as s:
+        values = await qc1_of_ab(s, ab.ab_id)
+    assert [(v.product, v.value) for v in values] == [("masterbias_blue.fits", 3.9), ("other.fits", 4.0)]
+    assert values[0].measured_at == first, "an unchanged value keeps the time it was measured"
+
+
 async def test_nothing_to_record(db: ArchiveDatabase) -> None:
     async with db.session() as s:
         assert await record_qc_scores(s, make_ab(), []) == 0
