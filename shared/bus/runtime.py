@@ -61,6 +61,7 @@ from shared.settings import KafkaSettings, RuntimeSettings, SettingsT, load_sett
 log = logging.getLogger(__name__)
 
 STOP_STEP_TIMEOUT_SECONDS = 5.0
+HURRIED_STOP_STEP_TIMEOUT_SECONDS = 1.0
 
 Handler = Callable[[Any, Any], Awaitable[Sequence[Event] | None]]
 """`async def on_<event>(event, ctx) -> [events]`."""
@@ -187,6 +188,7 @@ class ServiceRunner:
     _fatal: BaseException | None = field(default=None, init=False)
     _paused: bool = field(default=False, init=False)
     _lag_updated_at: float = field(default=0.0, init=False)
+    _hurried: bool = field(default=False, init=False)
     ready: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -211,10 +213,14 @@ class ServiceRunner:
         for topic in self._output_topics.values():
             metrics.EVENTS_PRODUCED.labels(self.spec.name, topic)
 
-    def request_stop(self) -> None:
-        """Stop fetching; in-flight work gets the grace period, then is handed back."""
+    def request_stop(self, supervisor_gone: bool = False) -> None:
+        """Stop fetching; in-flight work gets the grace period, then is handed back.
+
+        When the process that started this one is gone (a one-machine run killed), the broker it
+        ran is going too: in-flight work could not publish, so it is handed back at once."""
         if not self._stopping.is_set():
-            log.info("%s stopping", self.identity)
+            log.info("%s stopping%s", self.identity, "; its supervisor is gone, so without waiting" if supervisor_gone else "")
+        self._hurried = self._hurried or supervisor_gone
         self._stopping.set()
 
     def load_settings(self) -> ServiceStart:
@@ -243,27 +249,40 @@ class ServiceRunner:
                 finally:
                     self.ready = False
                     await self._drain()
-                    await _bounded(self._commit(), "committing")
-                    await _bounded(self._consumer.stop(), "leaving the group")
+                    await self._bounded(self._commit(), "committing")
+                    await self._bounded(self._consumer.stop(), "leaving the group")
             finally:
-                await _bounded(self._producer.stop(), "flushing the producer")
+                await self._bounded(self._producer.stop(), "flushing the producer")
         log.info("%s stopped", self.identity)
         if self._fatal is not None:
             raise self._fatal
 
     async def _consume(self) -> None:
         while not self._stopping.is_set():
-            full = self._apply_backpressure()
-            if full:
-                await self._until_a_slot_frees(timeout_seconds=0.2)
-            free = max(self.runtime.concurrency - len(self._work), 1)
-            # Polling while paused returns nothing but keeps the replica in its group.
-            batch = await self._consumer.getmany(timeout_ms=0 if full else 200, max_records=free)
-            for partition, records in batch.items():
-                for record in records:
-                    self._start(partition, record)
-            await self._commit()
-            await self._update_lag()
+            await self._unless_stopping(self._consume_once())
+
+    async def _consume_once(self) -> None:
+        full = self._apply_backpressure()
+        if full:
+            await self._until_a_slot_frees(timeout_seconds=0.2)
+        free = max(self.runtime.concurrency - len(self._work), 1)
+        # Polling while paused returns nothing but keeps the replica in its group.
+        batch = await self._consumer.getmany(timeout_ms=0 if full else 200, max_records=free)
+        for partition, records in batch.items():
+            for record in records:
+                self._start(partition, record)
+        await self._commit()
+        await self._update_lag()
+
+    async def _unless_stopping(self, step: Awaitable[None]) -> None:
+        """`step`, abandoned when a stop is requested: with the broker gone, aiokafka's commit and
+        position wait for a group coordinator forever. What it leaves uncommitted is redelivered."""
+        work = asyncio.ensure_future(step)
+        stop = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        await _cancel({stop} if work.done() else {stop, work})
+        if work.done() and not work.cancelled():
+            work.result()
 
     def _start(self, partition: TopicPartition, record: ConsumerRecord) -> None:
         offsets = self._offsets.setdefault(partition, PartitionOffsets())
@@ -316,6 +335,15 @@ class ServiceRunner:
             self._stop_with(error)
         finally:
             event_context.reset(token)
+
+    async def _bounded(self, step: Awaitable[None], what: str) -> None:
+        """A shutdown step that gives up when Kafka does not answer (it may be stopping too,
+        e.g. when the supervisor of a one-machine run was killed): what it leaves is redelivered."""
+        timeout = HURRIED_STOP_STEP_TIMEOUT_SECONDS if self._hurried else STOP_STEP_TIMEOUT_SECONDS
+        try:
+            await asyncio.wait_for(step, timeout)
+        except TimeoutError:
+            log.warning("Kafka did not answer within %.0f s while %s; stopping anyway", timeout, what)
 
     def _stop_with(self, error: BaseException) -> None:
         self._fatal = self._fatal or error
@@ -462,8 +490,9 @@ class ServiceRunner:
     async def _drain(self) -> None:
         tasks = [w.task for w in self._work]
         if tasks:
-            log.info("waiting up to %.0f s for %d message(s) in flight", self.runtime.shutdown_grace_seconds, len(tasks))
-            _, unfinished = await asyncio.wait(tasks, timeout=self.runtime.shutdown_grace_seconds)
+            grace = 0.0 if self._hurried else self.runtime.shutdown_grace_seconds
+            log.info("waiting up to %.0f s for %d message(s) in flight", grace, len(tasks))
+            _, unfinished = await asyncio.wait(tasks, timeout=grace)
             if unfinished:
                 log.warning("handing back %d unfinished message(s) uncommitted", len(unfinished))
             await _cancel(unfinished)
@@ -491,15 +520,6 @@ def _remove_series(metric: Any, *labels: str) -> None:
         metric.remove(*labels)
     except KeyError:
         pass  # the series was never set
-
-
-async def _bounded(step: Awaitable[None], what: str) -> None:
-    """A shutdown step that gives up when Kafka does not answer (it may be stopping too,
-    e.g. when the supervisor of a one-machine run was killed): what it leaves is redelivered."""
-    try:
-        await asyncio.wait_for(step, STOP_STEP_TIMEOUT_SECONDS)
-    except TimeoutError:
-        log.warning("Kafka did not answer within %.0f s while %s; stopping anyway", STOP_STEP_TIMEOUT_SECONDS, what)
 
 
 async def _cancel(tasks: set[asyncio.Task[None]] | set[asyncio.Future[None]]) -> None:

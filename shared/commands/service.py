@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import signal
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
@@ -76,8 +77,9 @@ async def serve(runner: ServiceRunner) -> None:
 
     runner.load_settings()
     loop = asyncio.get_running_loop()
+    supervisor = os.getppid()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, runner.request_stop)
+        loop.add_signal_handler(sig, lambda: runner.request_stop(supervisor_gone=os.getppid() != supervisor))
     telemetry = TelemetryServer(runner.runtime.metrics_host, runner.runtime.metrics_port, lambda: runner.ready)
     await telemetry.start()
     try:
