@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.archive.models import AbRecord, AbState, AbTransition, Campaign, Request, RequestState
 from shared.archive.types import utc_now
-from shared.archive.upsert import insert, insert_new, rows_written
+from shared.archive.upsert import insert, insert_new, rows_written, upsert
 from shared.contracts import (
     AssociationBlock,
     Certified,
@@ -183,15 +183,15 @@ async def record_ab_state(
     of two writers at once (two producers' `ingested` events releasing one WAITING AB) exactly
     one moves it and gets True, on SQLite and on PostgreSQL.
     """
-    if await _transition_recorded(session, ab.ab_id, event_id, state):
+    current, recorded = await _state_and_recorded(session, ab.ab_id, event_id, state)
+    if recorded:
         return False
-    current = only_from or await session.scalar(select(AbRecord.state).where(AbRecord.ab_id == ab.ab_id))
+    current = only_from or current
     check_transition(ab.ab_id, current, state)
     at = at or utc_now()
     columns = _ab_columns(ab, state, request_id=request_id, reason=reason, at=at)
     if only_from is None:
-        upsert = insert(session, AbRecord).values(ab_id=ab.ab_id, created_at=at, **columns)
-        await session.execute(upsert.on_conflict_do_update(index_elements=[AbRecord.ab_id], set_=columns))
+        await session.execute(upsert(session, AbRecord.__table__, AbRecord.ab_id.key, columns), {"ab_id": ab.ab_id, "created_at": at, **columns})
     else:
         moved = update(AbRecord).where(AbRecord.ab_id == ab.ab_id, AbRecord.state == only_from).values(**columns)
         if await rows_written(session, moved) != 1:
@@ -248,11 +248,21 @@ async def claim_ab(
     return True
 
 
-async def _transition_recorded(session: AsyncSession, ab_id: str, event_id: uuid.UUID, state: AbState) -> bool:
-    statement = select(AbTransition.id).where(
-        AbTransition.ab_id == ab_id, AbTransition.event_id == event_id, AbTransition.state == state
-    )
-    return (await session.scalar(statement)) is not None
+async def _state_and_recorded(session: AsyncSession, ab_id: str, event_id: uuid.UUID, state: AbState
+                              ) -> tuple[AbState | None, bool]:
+    """The AB's current state (None if not in the ledger) and whether this (AB, event, state) is
+    recorded already, in one round trip."""
+    row = (await session.execute(_STATE_AND_RECORDED, {"ab_id": ab_id, "event_id": event_id, "state": state})).one()
+    return row[0], bool(row[1])
+
+
+_STATE_AND_RECORDED = select(
+    select(AbRecord.state).where(AbRecord.ab_id == bindparam("ab_id")).scalar_subquery(),
+    exists().where(AbTransition.ab_id == bindparam("ab_id"), AbTransition.event_id == bindparam("event_id"),
+                   AbTransition.state == bindparam("state")),
+)
+
+
 
 
 def _ab_columns(
