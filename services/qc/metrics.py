@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter as Tally
+
 from prometheus_client import Counter
 
 SCORES = Counter(
@@ -12,5 +14,5 @@ ABS = Counter("phoenix_qc_abs_total", "ABs through QC, by processing status.", [
 
 def count(raw_type: str, status: str, scores: list[int | None]) -> None:
     ABS.labels(raw_type, status).inc()
-    for score in scores:
-        SCORES.labels(raw_type, "none" if score is None else str(score)).inc()
+    for score, times in Tally(scores).items():
+        SCORES.labels(raw_type, "none" if score is None else str(score)).inc(times)

@@ -17,7 +17,7 @@ from functools import cache, partial
 import numpy as np
 
 from services.qc.extraction import Measurement
-from services.qc.thresholds import ProductRules, Threshold, ThresholdKind, ThresholdSet
+from services.qc.thresholds import ProductRules, Threshold, ThresholdKind, ThresholdSet, matches
 from shared.contracts import QcScore
 
 MAD_TO_SIGMA = 1.4826
@@ -158,15 +158,13 @@ def missing_mandatory(measurements: Sequence[Measurement], thresholds: Threshold
     """Mandatory parameters absent: from a product they apply to, or from the whole AB of a RAW_TYPE they apply to."""
     missing = []
     for threshold in (t for t in thresholds.thresholds if t.mandatory):
-        def carried(product: str | None, t: Threshold = threshold) -> bool:
-            return any(fnmatchcase(m.parameter, t.parameter) and (product is None or m.product == product)
-                       for m in measurements)
+        carried_by = {m.product for m in measurements if matches(m.parameter, threshold.parameter)}
         if any(fnmatchcase(raw_type, pattern) for pattern in threshold.applies_to):
             targets: list[str | None] = [None]
         else:
             targets = [name for name, pro_catg in products if threshold.applies("", pro_catg)]
         for product in targets:
-            if not carried(product):
+            if not (carried_by if product is None else product in carried_by):
                 missing.append(QcScore(
                     product=product or "", parameter=threshold.parameter, value=None, unit=threshold.unit,
                     score=None, grade=None, threshold_set=thresholds.version, mandatory=True,

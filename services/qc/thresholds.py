@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from functools import cache
 from pathlib import Path
 from typing import Self
 
@@ -21,6 +22,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared.instruments import load_toml_model
 
 THRESHOLDS_FILE = "qc_thresholds.toml"
+
+
+def matches(name: str, pattern: str) -> bool:
+    """fnmatch, with a pattern that has no wildcard compared as plain text (most QC names are)."""
+    return fnmatchcase(name, pattern) if _is_pattern(pattern) else name == pattern
+
+
+@cache
+def _is_pattern(pattern: str) -> bool:
+    return any(character in pattern for character in "*?[")
 
 
 class Rule(BaseModel):
@@ -82,7 +93,7 @@ class Informational(Rule):
         return any(fnmatchcase(raw_type, p) or fnmatchcase(pro_catg, p) for p in self.applies_to)
 
     def lists(self, parameter: str) -> bool:
-        return any(fnmatchcase(parameter, p) for p in self.parameters)
+        return any(matches(parameter, p) for p in self.parameters)
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ class ProductRules:
 
     def threshold(self, parameter: str) -> Threshold | None:
         """The first threshold for this parameter."""
-        return next((t for t in self.thresholds if fnmatchcase(parameter, t.parameter)), None)
+        return next((t for t in self.thresholds if matches(parameter, t.parameter)), None)
 
     def informational_reason(self, parameter: str) -> str | None:
         """Why this parameter is informational; None when it is not listed."""
