@@ -91,13 +91,33 @@ def run_step(raw_folder: Path, arm: str, recipe: str, upstream: dict[str, Recipe
     """One recipe of the chain on `raw_folder`, fed with the products the recipes before it made in
     `upstream` (the chain run on the same calibration frames): for a night that differs from that
     one only in `recipe`'s raw frames. Not for the recipes that take the LINE_REFER_TABLE (predict, wavecal)."""
-    recipes = [step[0] for step in CASCADE]
+    step = CASCADE[_recipes().index(recipe)]
+    products = _products_before(recipe, upstream)
+    return run_recipe(recipe, _frames(step, classify(raw_folder, arm), arm, products), workroot / f"{arm}-{recipe}")
+
+
+def run_science(raws: list[Path], arm: str, upstream: dict[str, RecipeRun], workroot: Path) -> list[RecipeRun]:
+    """uves_obs_scired on each of these science frames of the arm, one run (and folder) per frame, with
+    the calibrations the cascade `upstream` made (which itself reduced only the arm's first science frame)."""
+    step = CASCADE[-1]
+    products = _products_before(step[0], upstream)
+    return [
+        run_recipe(step[0], _frames(step, {step[1]: [raw]}, arm, products), workroot / f"{arm}-{step[0]}-{raw.stem}")
+        for raw in raws
+    ]
+
+
+def _recipes() -> list[str]:
+    return [step[0] for step in CASCADE]
+
+
+def _products_before(recipe: str, upstream: dict[str, RecipeRun]) -> dict[str, list[Path]]:
+    """Category → paths of every product the recipes before `recipe` made in `upstream`."""
     products: dict[str, list[Path]] = {}
-    for earlier in recipes[: recipes.index(recipe)]:
+    for earlier in _recipes()[: _recipes().index(recipe)]:
         for category, paths in upstream[earlier].products.items():
             products.setdefault(category, []).extend(paths)
-    step = CASCADE[recipes.index(recipe)]
-    return run_recipe(recipe, _frames(step, classify(raw_folder, arm), arm, products), workroot / f"{arm}-{recipe}")
+    return products
 
 
 def _frames(step: tuple[str, str, tuple[str, ...]], raws: dict[str, list[Path]], arm: str,
