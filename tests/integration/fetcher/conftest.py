@@ -1,4 +1,5 @@
-"""A simulated UVES night (blue arm, small preset) in a raw archive with a LINE_REFER_TABLE, served over HTTP."""
+"""The session's blue-arm small night (tests/support/nights.py: a raw archive with its LINE_REFER_TABLE)
+with one truncated raw file beside it, served over HTTP."""
 
 from __future__ import annotations
 
@@ -11,24 +12,19 @@ from shared.errors import ConfigError
 
 # The archive server over this night's archive_root, and a client of it: the raw-archive tests' fixtures.
 from tests.integration.rawarchive.conftest import archive_url, client  # noqa: F401
-from tools.simulator.plan import night_plan
-from tools.simulator.thar import write_line_refer_table
-from tools.simulator.uves import archive_night_folder, simulate_night
+from tests.support.nights import SMALL_NIGHT, archive_copy
 
-NIGHT = date(2024, 3, 1)
+NIGHT: date = SMALL_NIGHT
 TRUNCATED = "UVES.2024-03-02T04:00:00.000.fits"
 LINE_REFER_TABLE = "UVES_LINE_REFER_TABLE"
 
 
 @pytest.fixture(scope="session")
-def archive_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("fetcher-archive")
-    plan = night_plan(NIGHT, preset="small", arms=["blue"])
-    folder = archive_night_folder(root, plan)
-    result = simulate_night(plan, folder)
-    truncated = folder / TRUNCATED
-    truncated.write_bytes((folder / result.raw_files[0]).read_bytes()[:4000])
-    write_line_refer_table(root / "calib" / "UVES" / f"{LINE_REFER_TABLE}.fits")
+def archive_root(blue_night_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the blue night's archive with the first 4000 bytes of a raw frame as TRUNCATED."""
+    root = archive_copy(blue_night_archive, tmp_path_factory.mktemp("fetcher") / "archive")
+    folder = root / "raw" / "UVES" / NIGHT.isoformat()
+    (folder / TRUNCATED).write_bytes(min(folder.glob("UVES.*.fits")).read_bytes()[:4000])
     return root
 
 
