@@ -9,19 +9,19 @@ while the history is short).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.instruments import load_toml_model
 
 THRESHOLDS_FILE = "qc_thresholds.toml"
+T = TypeVar("T")
 
 
 def matches(name: str, pattern: str) -> bool:
@@ -92,26 +92,47 @@ class Informational(Rule):
     def applies(self, raw_type: str, pro_catg: str) -> bool:
         return any(fnmatchcase(raw_type, p) or fnmatchcase(pro_catg, p) for p in self.applies_to)
 
-    def lists(self, parameter: str) -> bool:
-        return any(matches(parameter, p) for p in self.parameters)
 
-
-@dataclass(frozen=True)
 class ProductRules:
     """The thresholds and informational listings of a set that apply to one product (by its
-    PRO.CATG, or its AB's RAW_TYPE), in the file's order: matched once per product, so each of
-    its parameters is looked up among a few rules instead of all of them."""
+    PRO.CATG, or its AB's RAW_TYPE): matched once per product, then each of its parameters is
+    looked up by name, the first in the file's order winning."""
 
-    thresholds: list[Threshold]
-    informational: list[Informational]
+    def __init__(self, thresholds: list[Threshold], informational: list[Informational]) -> None:
+        self._thresholds = FirstMatch([(t.parameter, t) for t in thresholds])
+        self._informational = FirstMatch([(p, i.reason) for i in informational for p in i.parameters])
 
     def threshold(self, parameter: str) -> Threshold | None:
         """The first threshold for this parameter."""
-        return next((t for t in self.thresholds if matches(parameter, t.parameter)), None)
+        return self._thresholds.first(parameter)
 
     def informational_reason(self, parameter: str) -> str | None:
         """Why this parameter is informational; None when it is not listed."""
-        return next((i.reason for i in self.informational if i.lists(parameter)), None)
+        return self._informational.first(parameter)
+
+
+class FirstMatch(Generic[T]):
+    """The value of the first (fnmatch pattern, value) pair whose pattern matches a name: a plain
+    name is found in a dictionary, and only wildcard patterns listed before it are tried."""
+
+    def __init__(self, pairs: list[tuple[str, T]]) -> None:
+        self._plain: dict[str, tuple[int, T]] = {}
+        self._patterns: list[tuple[int, str, T]] = []
+        self._end = len(pairs)
+        for position, (pattern, value) in enumerate(pairs):
+            if _is_pattern(pattern):
+                self._patterns.append((position, pattern, value))
+            else:
+                self._plain.setdefault(pattern, (position, value))
+
+    def first(self, name: str) -> T | None:
+        position, value = self._plain.get(name, (self._end, None))
+        for before, pattern, candidate in self._patterns:
+            if before > position:
+                break
+            if fnmatchcase(name, pattern):
+                return candidate
+        return value
 
 
 class NominalRange(Rule):

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from services.qc.service import load_all_thresholds
-from services.qc.thresholds import load_thresholds
+from services.qc.thresholds import FirstMatch, load_thresholds
 from shared.errors import ConfigError
 
 TWO_SETS = """
@@ -125,3 +125,9 @@ def test_the_shipped_format_check_limit_follows_the_binning_of_the_ab():
         return threshold.high
 
     assert (limit("1"), limit("2")) == (8.0, 4.0)
+
+
+def test_the_first_matching_pattern_wins_whether_plain_or_wildcard():
+    lookup = FirstMatch([("QC.A", 1), ("QC.*", 2), ("QC.B", 3), ("QC.A", 4), ("QC.C?", 5)])
+    assert [lookup.first(name) for name in ("QC.A", "QC.B", "QC.C1", "OTHER")] == [1, 2, 2, None]
+    assert FirstMatch([("QC.B", 3), ("QC.[AB]", 6)]).first("QC.A") == 6
