@@ -36,13 +36,15 @@ async def record_qc_scores(
     parameter) that changed and leaves those that did not (an unchanged reprocessing writes
     nothing after one read). `setting_key` defaults to the AB's RAW_MATCH_KEY. Returns how many
     were written."""
+    setting_key = setting_key if setting_key is not None else setting_key_of(ab.raw_match_key)
+    measured_at = measured_at or utc_now()
     rows = [
         {
             "ab_id": ab.ab_id,
             "instrument_mode": ab.instrument_mode,
             "night": ab.night,
             "raw_type": ab.raw_type,
-            "setting_key": setting_key if setting_key is not None else setting_key_of(ab.raw_match_key),
+            "setting_key": setting_key,
             "product": score.product,
             "parameter": score.parameter,
             "value": score.value,
@@ -52,7 +54,7 @@ async def record_qc_scores(
             "grade": score.grade,
             "message": score.message,
             "threshold_set": score.threshold_set,
-            "measured_at": measured_at or utc_now(),
+            "measured_at": measured_at,
         }
         for score in scores
     ]
