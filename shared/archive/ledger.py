@@ -100,7 +100,7 @@ async def finish_request_if_done(session: AsyncSession, request_id: uuid.UUID) -
     request = await get_request(session, request_id)
     if request is None or request.state is not RequestState.FETCHED:
         return False
-    states = [record.state for record in await abs_of_request(session, request_id)]
+    states = list(await session.scalars(select(AbRecord.state).where(AbRecord.request_id == request_id)))
     if not request_finished(request.state, states):
         return False
     summary = request_summary(states)
