@@ -1,6 +1,8 @@
 """The archive tables, as SQLAlchemy 2 declarative models (one schema for PostgreSQL and SQLite).
 
-Migrations in `migrations/versions/` create exactly these tables; a test compares the two.
+The ledger's tables are declared in `shared.archive.tables` (Core, so a read-only command need
+not load the ORM) and mapped here; the others are declared here. Migrations in
+`migrations/versions/` create exactly these tables; a test compares the two.
 """
 
 from __future__ import annotations
@@ -14,12 +16,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     SmallInteger,
     String,
     Text,
@@ -31,20 +31,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.archive import tables
+from shared.archive.tables import AB_ID, AutoId, state_column
 from shared.archive.types import JsonDocument, UtcDateTime, utc_now
 from shared.lifecycle import AbState, RequestState
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
-AutoId = BigInteger().with_variant(Integer(), "sqlite")
-
-AB_ID = String(200)
 PRODUCT_ID = String(64)
 SHA256 = String(64)
 # Byte order on PostgreSQL too, so a prefix range of target keys is an index range in every locale.
@@ -82,76 +73,63 @@ class Scope(StrEnum):
     """Grants every other scope too."""
 
 
-def state_column(enum: type[StrEnum]) -> Enum:
-    """A short string column holding an enum's values; no database enum type and no CHECK, so
-    adding a member never needs a migration."""
-    return Enum(enum, native_enum=False, create_constraint=False, length=16, values_callable=_values)
-
-
-def _values(enum: type[StrEnum]) -> list[str]:
-    return [member.value for member in enum]
-
-
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = tables.metadata
 
 
-class Timestamps:
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)
-
-
-class Request(Timestamps, Base):
+class Request(Base):
     """The ledger of date requests."""
 
-    __tablename__ = "requests"
-    __table_args__ = (Index(None, "instrument_mode", "night"), Index(None, "state"), Index(None, "campaign_id"))
+    __table__ = tables.requests
 
-    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    instrument_mode: Mapped[str] = mapped_column(String(64))
-    night: Mapped[date] = mapped_column(Date)
-    night_to: Mapped[date | None] = mapped_column(Date)
-    mode: Mapped[str] = mapped_column(String(16))
-    campaign_id: Mapped[str | None] = mapped_column(String(128))
-    priority: Mapped[int] = mapped_column(SmallInteger, default=5)
-    reprocess: Mapped[bool] = mapped_column(Boolean, default=False)
-    state: Mapped[RequestState] = mapped_column(state_column(RequestState), default=RequestState.RECEIVED)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    rules_version: Mapped[str] = mapped_column(String(64), default="")
-    pipeline_version: Mapped[str] = mapped_column(String(128), default="")
+    request_id: Mapped[uuid.UUID]
+    instrument_mode: Mapped[str]
+    night: Mapped[date]
+    night_to: Mapped[date | None]
+    mode: Mapped[str]
+    campaign_id: Mapped[str | None]
+    priority: Mapped[int]
+    reprocess: Mapped[bool]
+    state: Mapped[RequestState]
+    reason: Mapped[str]
+    rules_version: Mapped[str]
+    pipeline_version: Mapped[str]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class Campaign(Base):
-    __tablename__ = "campaigns"
+    __table__ = tables.campaigns
 
-    campaign_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    instrument_mode: Mapped[str] = mapped_column(String(64))
-    night_from: Mapped[date] = mapped_column(Date)
-    night_to: Mapped[date] = mapped_column(Date)
-    mode: Mapped[str] = mapped_column(String(16))
-    description: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    campaign_id: Mapped[str]
+    instrument_mode: Mapped[str]
+    night_from: Mapped[date]
+    night_to: Mapped[date]
+    mode: Mapped[str]
+    description: Mapped[str]
+    created_at: Mapped[datetime]
 
 
-class AbRecord(Timestamps, Base):
+class AbRecord(Base):
     """The AB ledger: each AB's current state and its full description."""
 
-    __tablename__ = "association_blocks"
-    __table_args__ = (Index(None, "instrument_mode", "night"), Index(None, "state"), Index(None, "request_id"))
+    __table__ = tables.association_blocks
 
-    ab_id: Mapped[str] = mapped_column(AB_ID, primary_key=True)
-    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, comment="The last request that touched the AB.")
-    instrument_mode: Mapped[str] = mapped_column(String(64))
-    night: Mapped[date] = mapped_column(Date)
-    mode: Mapped[str] = mapped_column(String(16))
-    dpr_catg: Mapped[str] = mapped_column(String(32))
-    raw_type: Mapped[str] = mapped_column(String(64))
-    recipe: Mapped[str] = mapped_column(String(64))
-    completeness: Mapped[str] = mapped_column(String(16))
-    state: Mapped[AbState] = mapped_column(state_column(AbState))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    ab: Mapped[dict[str, Any]] = mapped_column(JsonDocument, comment="AssociationBlock.model_dump(mode='json').")
-    depends_on: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    ab_id: Mapped[str]
+    request_id: Mapped[uuid.UUID]
+    instrument_mode: Mapped[str]
+    night: Mapped[date]
+    mode: Mapped[str]
+    dpr_catg: Mapped[str]
+    raw_type: Mapped[str]
+    recipe: Mapped[str]
+    completeness: Mapped[str]
+    state: Mapped[AbState]
+    reason: Mapped[str]
+    ab: Mapped[dict[str, Any]]
+    depends_on: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
     history: Mapped[list[AbTransition]] = relationship(
         back_populates="record", lazy="raise", order_by="AbTransition.id", passive_deletes=True
@@ -161,16 +139,15 @@ class AbRecord(Timestamps, Base):
 class AbTransition(Base):
     """One row per AB state change, for the processing-history website."""
 
-    __tablename__ = "ab_history"
-    __table_args__ = (UniqueConstraint("ab_id", "event_id", "state"),)
+    __table__ = tables.ab_history
 
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    ab_id: Mapped[str] = mapped_column(ForeignKey("association_blocks.ab_id", ondelete="CASCADE"), index=True)
-    state: Mapped[AbState] = mapped_column(state_column(AbState))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    service: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    id: Mapped[int]
+    ab_id: Mapped[str]
+    state: Mapped[AbState]
+    reason: Mapped[str]
+    event_id: Mapped[uuid.UUID]
+    service: Mapped[str]
+    at: Mapped[datetime]
 
     record: Mapped[AbRecord] = relationship(back_populates="history", lazy="raise")
 
