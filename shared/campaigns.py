@@ -1,27 +1,39 @@
-"""Campaigns, their progress night by night, and stalled work: what `phoenix campaign`,
-`phoenix status` and `phoenix reconcile` read from the archive database's ledger.
+"""Campaigns, their progress night by night, and the ledger's requests: what `phoenix status`,
+`phoenix campaign`, `phoenix reconcile` and the ingestor's campaign gauge read from the archive
+database.
 
-Pure reads and decisions; publishing is the commands' business.
+Pure reads on SQLAlchemy Core (`shared.archive.tables`): synchronous functions of a
+`Connection`, so `phoenix status` runs them without loading the ORM or asyncio; a service runs
+them in its session's transaction through `shared.archive.database.read`.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, func, select
+from sqlalchemy.engine import Connection
 
-from shared.archive import ledger
-from shared.archive.models import AbRecord, AbState, AbTransition, Campaign, Request, RequestState
+from shared.archive.tables import ab_history, association_blocks, campaigns, requests
 from shared.archive.types import utc_now
 from shared.errors import ConfigError, DataError
-from shared.instruments.association import load_association_rules
-from shared.lifecycle import IN_FLIGHT, NightState, is_final, night_state, request_finished
+from shared.lifecycle import (
+    FINISHED_REQUEST,
+    AbState,
+    NightState,
+    RequestState,
+    is_final,
+    night_state,
+    request_finished,
+)
 from shared.modes import ProcessingMode
 
+T = TypeVar("T")
 METRIC_CAMPAIGNS = 20
 """At most this many campaigns (the newest) get `phoenix_campaign_nights` series."""
 _CHUNK = 500
@@ -35,6 +47,8 @@ def nights_between(first: date, last: date) -> list[date]:
 
 def rules_version(instrument_mode: str, night: date) -> str:
     """Version of the association rule set valid on `night`, as the fetcher records it on a request."""
+    from shared.instruments.association import load_association_rules
+
     try:
         return load_association_rules(instrument_mode).rule_set_for(night).version
     except DataError as error:
@@ -46,8 +60,10 @@ class NightProgress:
     """One night as the ledger knows it: its latest request and the ABs made of its frames."""
 
     night: date
-    request: Request | None = None
-    abs: list[AbRecord] = field(default_factory=list)
+    request: Row[Any] | None = None
+    """The latest request (a row of `requests`)."""
+    abs: list[Row[Any]] = field(default_factory=list)
+    """Rows of `association_blocks`."""
 
     @property
     def ab_states(self) -> Counter[str]:
@@ -103,48 +119,53 @@ def skip_reason(
             f"rules {rules}, pipeline {pipeline})")
 
 
-async def night_progress(
-    session: AsyncSession, instrument_mode: str, nights: Sequence[date], campaign_id: str | None = None
+def night_progress(
+    connection: Connection, instrument_mode: str, nights: Sequence[date], campaign_id: str | None = None
 ) -> list[NightProgress]:
     """Each night's latest request (the campaign's own if it has one) and the night's ABs."""
     if not nights:
         return []
     first, last = min(nights), max(nights)
-    requests = (await session.scalars(
-        select(Request)
-        .where(Request.instrument_mode == instrument_mode, Request.night <= last,
-               func.coalesce(Request.night_to, Request.night) >= first)
-        .order_by(Request.created_at)
-    )).all()
-    latest: dict[date, Request] = {}
-    own: dict[date, Request] = {}
-    for request in requests:
+    covering = connection.execute(
+        select(requests)
+        .where(requests.c.instrument_mode == instrument_mode, requests.c.night <= last,
+               func.coalesce(requests.c.night_to, requests.c.night) >= first)
+        .order_by(requests.c.created_at)
+    ).all()
+    latest: dict[date, Row[Any]] = {}
+    own: dict[date, Row[Any]] = {}
+    for request in covering:
         for night in nights_between(request.night, request.night_to or request.night):
             latest[night] = request
             if campaign_id is not None and request.campaign_id == campaign_id:
                 own[night] = request
-    records = (await session.scalars(
-        select(AbRecord)
-        .where(AbRecord.instrument_mode == instrument_mode, AbRecord.night >= first, AbRecord.night <= last)
-        .order_by(AbRecord.ab_id)
-    )).all()
-    by_night: dict[date, list[AbRecord]] = {}
+    records = connection.execute(
+        select(association_blocks)
+        .where(association_blocks.c.instrument_mode == instrument_mode, association_blocks.c.night >= first,
+               association_blocks.c.night <= last)
+        .order_by(association_blocks.c.ab_id)
+    ).all()
+    by_night: dict[date, list[Row[Any]]] = {}
     for record in records:
         by_night.setdefault(record.night, []).append(record)
     return [NightProgress(night, own.get(night) or latest.get(night), by_night.get(night, [])) for night in nights]
 
 
-async def campaign_progress(session: AsyncSession, campaign: Campaign) -> list[NightProgress]:
+def campaign_progress(connection: Connection, campaign: Row[Any]) -> list[NightProgress]:
     nights = nights_between(campaign.night_from, campaign.night_to)
-    return await night_progress(session, campaign.instrument_mode, nights, campaign.campaign_id)
+    return night_progress(connection, campaign.instrument_mode, nights, campaign.campaign_id)
 
 
-async def recent_campaigns(session: AsyncSession, limit: int | None = None) -> list[Campaign]:
+def campaign_named(connection: Connection, campaign_id: str) -> Row[Any] | None:
+    return connection.execute(select(campaigns).where(campaigns.c.campaign_id == campaign_id)).first()
+
+
+def recent_campaigns(connection: Connection, limit: int | None = None) -> list[Row[Any]]:
     """Campaigns, newest first."""
-    statement = select(Campaign).order_by(Campaign.created_at.desc(), Campaign.campaign_id)
+    statement = select(campaigns).order_by(campaigns.c.created_at.desc(), campaigns.c.campaign_id)
     if limit is not None:
         statement = statement.limit(limit)
-    return list((await session.scalars(statement)).all())
+    return list(connection.execute(statement).all())
 
 
 @dataclass(frozen=True)
@@ -154,12 +175,12 @@ class Throughput:
     eta_seconds: float | None
 
 
-async def throughput(session: AsyncSession, campaign: Campaign, progress: Sequence[NightProgress],
-                     now: datetime | None = None) -> Throughput:
+def throughput(connection: Connection, campaign: Row[Any], progress: Sequence[NightProgress],
+               now: datetime | None = None) -> Throughput:
     """ABs finished per minute since the campaign's first recorded transition, and the time the
     rest needs at that rate. Nights not fetched yet count as many ABs as the fetched nights' mean."""
     now = now or utc_now()
-    finished_at = await _finished_times(session, [r.ab_id for p in progress for r in p.abs], campaign.created_at)
+    finished_at = _finished_times(connection, [r.ab_id for p in progress for r in p.abs], campaign.created_at)
     known = [p for p in progress if p.request is not None and p.request.state is not RequestState.RECEIVED]
     mean_abs = sum(len(p.abs) for p in known) / len(known) if known else 0.0
     remaining = float(sum(len(p.abs) - p.final for p in progress if p.state is not NightState.PENDING))
@@ -177,14 +198,14 @@ class _Finished:
     finished: int
 
 
-async def _finished_times(session: AsyncSession, ab_ids: list[str], since: datetime) -> _Finished:
+def _finished_times(connection: Connection, ab_ids: list[str], since: datetime) -> _Finished:
     """First transition (at or after `since`) of these ABs, and how many reached a final state since."""
     started: datetime | None = None
     last_final: dict[str, datetime] = {}
     for chunk in _chunks(ab_ids):
-        rows = await session.execute(
-            select(AbTransition.ab_id, AbTransition.state, AbTransition.at)
-            .where(AbTransition.ab_id.in_(chunk), AbTransition.at >= since)
+        rows = connection.execute(
+            select(ab_history.c.ab_id, ab_history.c.state, ab_history.c.at)
+            .where(ab_history.c.ab_id.in_(chunk), ab_history.c.at >= since)
         )
         for ab_id, state, at in rows:
             started = at if started is None or at < started else started
@@ -193,61 +214,48 @@ async def _finished_times(session: AsyncSession, ab_ids: list[str], since: datet
     return _Finished(started or since, len(last_final))
 
 
-def _chunks(items: list[str]) -> Iterable[list[str]]:
+def _chunks(items: list[T]) -> Iterable[list[T]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start:start + _CHUNK]
 
 
-async def campaign_night_counts(session: AsyncSession, limit: int = METRIC_CAMPAIGNS) -> dict[str, Counter[str]]:
+def campaign_night_counts(connection: Connection, limit: int = METRIC_CAMPAIGNS) -> dict[str, Counter[str]]:
     """Nights per state of the newest `limit` campaigns: the `phoenix_campaign_nights` gauge."""
     counts = {}
-    for campaign in await recent_campaigns(session, limit):
-        progress = await campaign_progress(session, campaign)
+    for campaign in recent_campaigns(connection, limit):
+        progress = campaign_progress(connection, campaign)
         counts[campaign.campaign_id] = Counter({state.value: 0 for state in NightState})
         counts[campaign.campaign_id].update(p.state.value for p in progress)
     return counts
 
 
-# --- stalled work (phoenix reconcile) ---------------------------------------------------------
+# --- requests --------------------------------------------------------------------------------
 
 
-async def stalled_requests(session: AsyncSession, older_than: datetime) -> list[Request]:
-    """Requests the fetcher never finished (RECEIVED) with no change since `older_than`."""
-    return [r for r in await ledger.unfinished_requests(session)
-            if r.state is RequestState.RECEIVED and r.updated_at < older_than]
+def unfinished_requests(connection: Connection) -> list[Row[Any]]:
+    """Requests not finished (neither DONE nor FAILED), oldest first: what reconciliation looks at."""
+    statement = select(requests).where(requests.c.state.not_in(FINISHED_REQUEST)).order_by(requests.c.created_at)
+    return list(connection.execute(statement).all())
 
 
-async def unrequested_nights(session: AsyncSession, older_than: datetime) -> list[tuple[Campaign, date]]:
-    """Nights of campaigns created before `older_than` for which no request reached the ledger."""
-    missing = []
-    for campaign in await recent_campaigns(session):
-        if campaign.created_at >= older_than:
-            continue
-        missing += [(campaign, p.night) for p in await campaign_progress(session, campaign) if p.request is None]
-    return missing
-
-
-async def stalled_abs(session: AsyncSession, older_than: datetime) -> list[AbRecord]:
-    """ABs on their way through the chain (STAGED … CERTIFIED) with no change since `older_than`."""
+def finished_requests(connection: Connection, limit: int) -> list[Row[Any]]:
+    """The `limit` requests that finished (DONE or FAILED) most recently, newest first."""
     statement = (
-        select(AbRecord)
-        .where(AbRecord.state.in_(IN_FLIGHT), AbRecord.updated_at < older_than)
-        .order_by(AbRecord.updated_at, AbRecord.ab_id)
+        select(requests).where(requests.c.state.in_(FINISHED_REQUEST))
+        .order_by(requests.c.updated_at.desc(), requests.c.created_at.desc()).limit(limit)
     )
-    return list((await session.scalars(statement)).all())
+    return list(connection.execute(statement).all())
 
 
-async def releasable_waiting_abs(session: AsyncSession, older_than: datetime) -> list[AbRecord]:
-    """WAITING ABs whose prerequisites are all final, none of them changed since `older_than`:
-    the `ingested` event that should have released them was lost."""
-    found = []
-    for record in await ledger.waiting_abs(session):
-        if not record.depends_on or record.updated_at >= older_than:
-            continue
-        wanted = sorted(set(record.depends_on))
-        prerequisites = (await session.scalars(select(AbRecord).where(AbRecord.ab_id.in_(wanted)))).all()
-        if len(prerequisites) == len(wanted) and all(
-            is_final(p.state) and p.updated_at < older_than for p in prerequisites
-        ):
-            found.append(record)
-    return found
+def ab_states_of_requests(connection: Connection, request_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Counter[str]]:
+    """How many ABs each request owns, per state (a request without ABs is left out)."""
+    counts: dict[uuid.UUID, Counter[str]] = {}
+    for chunk in _chunks(list(request_ids)):
+        rows = connection.execute(
+            select(association_blocks.c.request_id, association_blocks.c.state, func.count())
+            .where(association_blocks.c.request_id.in_(chunk))
+            .group_by(association_blocks.c.request_id, association_blocks.c.state)
+        )
+        for request_id, state, count in rows:
+            counts.setdefault(request_id, Counter())[state.value] = count
+    return counts

@@ -36,6 +36,10 @@ class RequestState(StrEnum):
     """The request itself cannot be handled (e.g. an unknown instrument mode)."""
 
 
+FINISHED_REQUEST: frozenset[RequestState] = frozenset({RequestState.DONE, RequestState.FAILED})
+"""Nothing more happens to a request in these states."""
+
+
 class AbState(StrEnum):
     CREATED = "CREATED"
     WAITING = "WAITING"

@@ -9,6 +9,7 @@ import logging
 from prometheus_client import Counter, Gauge
 
 from shared.archive import ArchiveDatabase
+from shared.archive.database import read
 from shared.campaigns import campaign_night_counts
 from shared.contracts import FinalState
 from shared.errors import TransientError
@@ -46,7 +47,7 @@ async def refresh_campaign_nights(db: ArchiveDatabase, interval_seconds: float =
     while True:
         try:
             async with db.session() as session:
-                counts = await campaign_night_counts(session)
+                counts = await read(session, campaign_night_counts)
         except TransientError as error:
             log.warning("campaign progress not refreshed: %s", error)
         else:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Self
+from typing import Concatenate, ParamSpec, Self, TypeVar
 
 from sqlalchemy import exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.archive.engine import create_engine
 from shared.archive.settings import DatabaseSettings, with_async_driver
 from shared.errors import TransientError
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class ArchiveDatabase:
@@ -59,6 +62,14 @@ class ArchiveDatabase:
         self, exc_type: type[BaseException] | None, exc_value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         await self.close()
+
+
+async def read(
+    session: AsyncSession, reader: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run a Core reader (a synchronous function of a `Connection`, e.g. `shared.campaigns`'s) in
+    the session's transaction."""
+    return await session.run_sync(lambda sync_session: reader(sync_session.connection(), *args, **kwargs))
 
 
 def as_transient(error: exc.DBAPIError | exc.TimeoutError) -> Exception:

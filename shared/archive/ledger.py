@@ -1,7 +1,8 @@
 """The ledger of date requests, campaigns and AB states, and the processing history.
 
 It is what `phoenix reconcile` re-publishes from after a real outage that lost Kafka's
-messages, and what the processing-history website shows.
+messages, and what the processing-history website shows. Campaign progress and the lists of
+requests that `phoenix status` shows are read by `shared.campaigns` (Core, no ORM).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from shared.contracts import (
 )
 from shared.lifecycle import RETRYABLE, check_transition, is_final, request_finished, request_summary
 
-FINISHED_REQUEST_STATES = (RequestState.DONE, RequestState.FAILED)
 AbEvent = DataStaged | ProductsReady | QcScored | Certified
 """An event about one AB, whose handling moves the AB on."""
 
@@ -112,21 +112,6 @@ async def get_request(session: AsyncSession, request_id: uuid.UUID) -> Request |
     return await session.get(Request, request_id)
 
 
-async def unfinished_requests(session: AsyncSession) -> list[Request]:
-    """Requests neither DONE nor FAILED, oldest first: what reconciliation looks at."""
-    statement = select(Request).where(Request.state.not_in(FINISHED_REQUEST_STATES)).order_by(Request.created_at)
-    return list((await session.scalars(statement)).all())
-
-
-async def finished_requests(session: AsyncSession, limit: int) -> list[Request]:
-    """The `limit` requests that finished (DONE or FAILED) most recently, newest first."""
-    statement = (
-        select(Request).where(Request.state.in_(FINISHED_REQUEST_STATES))
-        .order_by(Request.updated_at.desc(), Request.created_at.desc()).limit(limit)
-    )
-    return list((await session.scalars(statement)).all())
-
-
 async def record_campaign(
     session: AsyncSession,
     campaign_id: str,
@@ -149,10 +134,6 @@ async def record_campaign(
         description=description,
         created_at=utc_now(),
     )
-
-
-async def get_campaign(session: AsyncSession, campaign_id: str) -> Campaign | None:
-    return await session.get(Campaign, campaign_id)
 
 
 async def requests_of_campaign(session: AsyncSession, campaign_id: str) -> list[Request]:

@@ -13,6 +13,8 @@ from shared.settings import StorageSettings
 
 SQLITE_FILE_NAME = "phoenix.db"
 ASYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
+SYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+pysqlite"}
+"""The drivers of a command that only reads (psycopg 3 serves both ways)."""
 
 
 class DatabaseSettings(BaseSettings):

@@ -77,8 +77,9 @@ def default_campaign_id(instrument_mode: str, first: date, last: date, mode: Pro
 
 async def _campaign(args: argparse.Namespace, campaign_id: str, kafka: KafkaSettings) -> Plan:
     from shared.archive import ledger
+    from shared.archive.database import read
     from shared.bus.publish import publish
-    from shared.campaigns import night_progress, nights_between, rules_version, skip_reason
+    from shared.campaigns import campaign_named, night_progress, nights_between, rules_version, skip_reason
     from shared.pipeline_install import pipeline_version
     from shared.resources import archive_database
 
@@ -87,9 +88,9 @@ async def _campaign(args: argparse.Namespace, campaign_id: str, kafka: KafkaSett
             created = await ledger.record_campaign(session, campaign_id, args.instrument_mode, args.night_from,
                                                    args.night_to, args.mode, args.description)
             if not created:
-                _check_same(await ledger.get_campaign(session, campaign_id), args)
-            progress = await night_progress(session, args.instrument_mode,
-                                            nights_between(args.night_from, args.night_to), campaign_id)
+                _check_same(await read(session, campaign_named, campaign_id), args)
+            progress = await read(session, night_progress, args.instrument_mode,
+                                  nights_between(args.night_from, args.night_to), campaign_id)
     plan = Plan(campaign_id, created)
     pipeline = pipeline_version()
     for night in progress:

@@ -11,17 +11,17 @@ migrates it; needs no broker.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from collections import Counter
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
+    from sqlalchemy import Row
+    from sqlalchemy.engine import Connection
 
-    from shared.archive.models import Campaign, Request
     from shared.campaigns import NightProgress, Throughput
 
 CAMPAIGNS_LISTED = 50
@@ -40,11 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from shared.archive.settings import DatabaseSettings, shown_url
+    from shared.resources import existing_archive_database
     from shared.settings import load_settings
     from shared.terminal import console
 
-    database = shown_url(load_settings(DatabaseSettings).url)
-    report = asyncio.run(_campaign_report(args.campaign_id) if args.campaign_id else _overview())
+    settings = load_settings(DatabaseSettings)
+    with existing_archive_database(settings) as connection:
+        report = _campaign_report(connection, args.campaign_id) if args.campaign_id else _overview(connection)
+    database = shown_url(settings.url)
     if args.json:
         print(json.dumps({"database": database, **report}, indent=2))
         return 0
@@ -54,51 +57,52 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _campaign_report(campaign_id: str) -> dict:
-    from shared.archive import ledger
-    from shared.campaigns import campaign_progress, throughput
+def _campaign_report(connection: Connection, campaign_id: str) -> dict:
+    from shared.campaigns import campaign_named, campaign_progress, throughput
     from shared.errors import ConfigError
-    from shared.resources import existing_archive_database
 
-    async with existing_archive_database() as database, database.session() as session:
-        campaign = await ledger.get_campaign(session, campaign_id)
-        if campaign is None:
-            raise ConfigError(f"no campaign {campaign_id!r} in the ledger")
-        progress = await campaign_progress(session, campaign)
-        speed = await throughput(session, campaign, progress)
+    campaign = campaign_named(connection, campaign_id)
+    if campaign is None:
+        raise ConfigError(f"no campaign {campaign_id!r} in the ledger")
+    progress = campaign_progress(connection, campaign)
+    speed = throughput(connection, campaign, progress)
     return {"campaign": _campaign_fields(campaign), "nights": [p.as_dict() for p in progress],
             "totals": _totals(progress, speed)}
 
 
-async def _overview() -> dict:
-    from shared.archive import ledger
-    from shared.campaigns import campaign_progress, recent_campaigns, throughput
-    from shared.resources import existing_archive_database
+def _overview(connection: Connection) -> dict:
+    from shared.campaigns import (
+        ab_states_of_requests,
+        campaign_progress,
+        finished_requests,
+        recent_campaigns,
+        throughput,
+        unfinished_requests,
+    )
 
     campaigns = []
-    async with existing_archive_database() as database, database.session() as session:
-        for campaign in await recent_campaigns(session, CAMPAIGNS_LISTED):
-            progress = await campaign_progress(session, campaign)
-            speed = await throughput(session, campaign, progress)
-            campaigns.append({"campaign": _campaign_fields(campaign), "totals": _totals(progress, speed)})
-        unfinished = [await _request_fields(session, r) for r in await ledger.unfinished_requests(session)]
-        finished = [await _request_fields(session, r) for r in await ledger.finished_requests(session, FINISHED_LISTED)]
-    return {"campaigns": campaigns, "unfinished_requests": unfinished, "finished_requests": finished}
+    for campaign in recent_campaigns(connection, CAMPAIGNS_LISTED):
+        progress = campaign_progress(connection, campaign)
+        speed = throughput(connection, campaign, progress)
+        campaigns.append({"campaign": _campaign_fields(campaign), "totals": _totals(progress, speed)})
+    unfinished = unfinished_requests(connection)
+    finished = finished_requests(connection, FINISHED_LISTED)
+    ab_states = ab_states_of_requests(connection, [r.request_id for r in unfinished + finished])
+    return {"campaigns": campaigns,
+            "unfinished_requests": [_request_fields(r, ab_states.get(r.request_id, Counter())) for r in unfinished],
+            "finished_requests": [_request_fields(r, ab_states.get(r.request_id, Counter())) for r in finished]}
 
 
-async def _request_fields(session, request: Request) -> dict:
-    from shared.archive import ledger
-
-    abs_ = await ledger.abs_of_request(session, request.request_id)
+def _request_fields(request: Row[Any], ab_states: Counter[str]) -> dict:
     return {
         "request_id": str(request.request_id), "instrument_mode": request.instrument_mode,
         "night": request.night.isoformat(), "night_to": request.night_to.isoformat() if request.night_to else None,
         "mode": request.mode, "campaign_id": request.campaign_id, "state": request.state.value,
-        "updated_at": request.updated_at.isoformat(), "ab_states": dict(Counter(a.state.value for a in abs_)),
+        "updated_at": request.updated_at.isoformat(), "ab_states": dict(sorted(ab_states.items())),
     }
 
 
-def _campaign_fields(campaign: Campaign) -> dict:
+def _campaign_fields(campaign: Row[Any]) -> dict:
     return {
         "campaign_id": campaign.campaign_id, "instrument_mode": campaign.instrument_mode,
         "night_from": campaign.night_from.isoformat(), "night_to": campaign.night_to.isoformat(),

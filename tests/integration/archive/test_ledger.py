@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from shared.archive import ArchiveDatabase
+from shared.archive.database import read
 from shared.archive.ledger import (
     ab_history,
     ab_states,
@@ -14,7 +15,6 @@ from shared.archive.ledger import (
     abs_of_request,
     claim_ab,
     get_ab,
-    get_campaign,
     get_request,
     nights_summary,
     record_ab_state,
@@ -23,10 +23,10 @@ from shared.archive.ledger import (
     requests_of_campaign,
     set_request_state,
     staged_by_event,
-    unfinished_requests,
     waiting_abs,
 )
 from shared.archive.models import AbState, RequestState
+from shared.campaigns import campaign_named, unfinished_requests
 from shared.contracts import DateRequested, ProcessingMode
 from tests.integration.archive.conftest import make_ab
 
@@ -56,7 +56,7 @@ async def test_a_request_is_recorded_once_and_its_state_follows(db: ArchiveDatab
         assert not await set_request_state(s, uuid.uuid4(), RequestState.DONE)
     async with db.session() as s:
         request = await get_request(s, REQUEST_ID)
-        unfinished = await unfinished_requests(s)
+        unfinished = await read(s, unfinished_requests)
     assert request is not None
     assert (request.state, request.priority, request.night_to, request.mode) == (
         RequestState.FETCHED, 7, date(2024, 3, 3), "COMPLETE"
@@ -77,7 +77,7 @@ async def test_campaigns_and_their_requests(db: ArchiveDatabase) -> None:
         await record_request(s, date_request(campaign_id="uves-2015"))
         await record_request(s, date_request(uuid.uuid4()))
     async with db.session() as s:
-        campaign = await get_campaign(s, "uves-2015")
+        campaign = await read(s, campaign_named, "uves-2015")
         requests = await requests_of_campaign(s, "uves-2015")
     assert campaign is not None and campaign.night_to == date(2015, 12, 31)
     assert [r.request_id for r in requests] == [REQUEST_ID]

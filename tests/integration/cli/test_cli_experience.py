@@ -123,13 +123,24 @@ def test_commands_start_fast(tmp_path: Path, args: tuple[str, ...]) -> None:
 HEAVY_MODULES = ("sqlalchemy", "alembic", "astropy", "numpy", "matplotlib", "fastapi", "starlette", "httpx",
                  "aiokafka", "obstore", "prometheus_client", "rich")
 """What no command needs to print its help: each costs a tenth of a second or more to import."""
-LOADED_AFTER_HELP = """
+LOADED_AFTER = """
 import contextlib, io, sys
 from shared.cli import main
 with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
     main(sys.argv[1:])
-print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
+print(" ".join(sorted(sys.modules)))
 """
+NOT_FOR_READING = ("sqlalchemy.orm", "sqlalchemy.ext.asyncio", "aiosqlite", "alembic", "shared.archive.models",
+                   "shared.contracts")
+"""What `phoenix status` does without: it reads the ledger on SQLAlchemy Core."""
+
+
+def modules_loaded(*args: str, cwd: Path, env: dict[str, str] | None = None) -> set[str]:
+    """Every module `phoenix ARGS` has imported when it is done."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")}
+    result = subprocess.run([sys.executable, "-c", LOADED_AFTER, *args], cwd=cwd, env={**clean, **(env or {})},
+                            capture_output=True, text=True, timeout=60, check=True)
+    return set(result.stdout.split())
 
 
 @pytest.mark.parametrize("command", [None, *command_names()])
@@ -137,10 +148,16 @@ def test_help_imports_no_heavy_module(tmp_path: Path, command: str | None) -> No
     """`phoenix --help` and `phoenix NAME --help` load only argument parsing: heavy libraries are
     imported inside the functions that use them."""
     args = [command, "--help"] if command else ["--help"]
-    result = subprocess.run([sys.executable, "-c", LOADED_AFTER_HELP, *args], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60, check=True)
-    loaded = set(result.stdout.split())
+    loaded = {name.split(".")[0] for name in modules_loaded(*args, cwd=tmp_path)}
     assert not loaded & set(HEAVY_MODULES), f"phoenix {' '.join(args)} imports {sorted(loaded & set(HEAVY_MODULES))}"
+
+
+def test_status_reads_without_the_orm_or_asyncio(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    asyncio.run(_finished_request(data))
+    loaded = modules_loaded("status", cwd=tmp_path, env={"PHOENIX_DATA_DIR": str(data)})
+    assert "sqlalchemy.engine" in loaded, "it did read the database"
+    assert not loaded & set(NOT_FOR_READING), f"phoenix status imports {sorted(loaded & set(NOT_FOR_READING))}"
 
 
 def test_every_command_module_is_named_like_a_command_it_registers() -> None:

@@ -7,6 +7,7 @@ read back from the topics.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from sqlalchemy import update
 
 from services.ingestor import metrics as ingestor_metrics
 from shared.archive import ArchiveDatabase, ledger, upgrade_to_head
+from shared.archive.database import read
 from shared.archive.models import AbRecord, AbState, Campaign, Request, RequestState
 from shared.archive.settings import sqlite_url
 from shared.archive.types import utc_now
@@ -181,10 +183,12 @@ def test_status_reports_nights_abs_and_eta_from_the_ledger(
     # The gauge the Grafana dashboard reads, refreshed by the ingestor from the same ledger.
     async def gauge(database: ArchiveDatabase) -> dict:
         async with database.session() as session:
-            counts = await campaign_night_counts(session)
+            counts = await read(session, campaign_night_counts)
         task = asyncio.create_task(ingestor_metrics.refresh_campaign_nights(database, interval_seconds=0.05))
         await asyncio.sleep(0.3)
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task  # its query ends before the database closes
         return counts
 
     assert in_ledger(ledger_url, gauge)[campaign_id] == {"PENDING": 1, "PROCESSING": 1, "DONE": 0, "FAILED": 1}
