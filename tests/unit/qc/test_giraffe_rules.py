@@ -28,14 +28,16 @@ def test_every_rule_file_of_the_mode_loads() -> None:
     assert thresholds is not None and thresholds.version == "GIRAFFE_MEDUSA-2003.1"
 
 
-def test_every_scored_parameter_is_in_the_giraffe_qc_dictionary() -> None:
+def test_every_scored_or_informational_qc_parameter_is_in_the_giraffe_qc_dictionary() -> None:
+    """QC.* names only: PRO.DATAMED is CPL's product keyword, not in the QC dictionary."""
     try:
         dictionary = load_all_dictionaries([MODE])[MODE]
     except ConfigError as error:
         pytest.skip(f"GIRAFFE pipeline not installed: {error}")
     thresholds = load_all_thresholds()[MODE].select(date(2024, 3, 1))
     assert thresholds is not None
-    for threshold in thresholds.thresholds:
-        keyword = dictionary.lookup(threshold.parameter)
-        assert keyword is not None and keyword.numeric, threshold.parameter
+    listed = [t.parameter for t in thresholds.thresholds] + [p for i in thresholds.informational for p in i.parameters]
+    for parameter in (p for p in listed if p.startswith("QC.")):
+        keyword = dictionary.lookup(parameter)
+        assert keyword is not None and keyword.numeric, parameter
     assert dictionary.lookup("QC.DARK.CURRENT").unit == "ADU/hr"
