@@ -131,8 +131,8 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
 print(" ".join(sorted(sys.modules)))
 """
 NOT_FOR_READING = ("sqlalchemy.orm", "sqlalchemy.ext.asyncio", "aiosqlite", "alembic", "shared.archive.models",
-                   "shared.contracts")
-"""What `phoenix status` does without: it reads the ledger on SQLAlchemy Core."""
+                   "shared.contracts", "sqlalchemy.dialects.postgresql")
+"""What `phoenix status` on SQLite does without: it reads the ledger on SQLAlchemy Core."""
 
 
 def modules_loaded(*args: str, cwd: Path, env: dict[str, str] | None = None) -> set[str]:
