@@ -1,6 +1,7 @@
 """A second instrument from data alone: a simulated GIRAFFE night through `phoenix run` in MCALIB mode.
 
-Master bias and master dark are made by the real gimasterbias/gimasterdark, scored, certified,
+Master bias and master dark are made by the real gimasterbias/gimasterdark, scored (every QC
+value against a threshold or informational, none unscored), certified,
 registered in the calibration store and shown on the history site; the fibre flat and the
 science frame cannot be reduced without GIRAFFE's static calibrations and say so.
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -51,6 +54,12 @@ def test_a_giraffe_night_makes_certified_masters_and_names_what_it_cannot_reduce
     assert "no SLIT_GEOMETRY_MASTER" in abs_by_type["FIBER_FLAT"]["reason"]
     assert abs_by_type["BIAS"]["scores"]["master_bias.fits:QC.OUT1.RON.RAW"] == 0
     assert abs_by_type["DARK"]["scores"]["master_dark.fits:QC.DARK.CURRENT"] == 0
+    with sqlite3.connect(f"file:{data / 'phoenix.db'}?mode=ro", uri=True) as database:
+        kinds = database.execute(
+            "SELECT parameter, CASE WHEN informational THEN 'informational' WHEN score IS NULL THEN 'unscored' "
+            "WHEN score = 1 THEN 'outlier' "
+            "ELSE 'scored' END FROM qc1_values").fetchall()
+    assert Counter(kind for _, kind in kinds) == {"scored": 8, "informational": 5}, kinds
 
     registry = json.loads((giraffe_archive / "calib" / "GIRAFFE" / ".registry.json").read_text())["entries"]
     masters = {entry["pro_catg"]: entry for entry in registry.values()}
