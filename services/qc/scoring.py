@@ -9,6 +9,7 @@ outside, so a person sees how far in or out a value is, not only which side.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -157,8 +158,12 @@ def missing_mandatory(measurements: Sequence[Measurement], thresholds: Threshold
                       products: Sequence[tuple[str, str]]) -> list[QcScore]:
     """Mandatory parameters absent: from a product they apply to, or from the whole AB of a RAW_TYPE they apply to."""
     missing = []
+    products_of: dict[str, set[str]] = defaultdict(set)
+    for measurement in measurements:
+        products_of[measurement.parameter].add(measurement.product)
     for threshold in (t for t in thresholds.thresholds if t.mandatory):
-        carried_by = {m.product for m in measurements if matches(m.parameter, threshold.parameter)}
+        carried_by = {product for parameter, carrying in products_of.items() if matches(parameter, threshold.parameter)
+                      for product in carrying}
         if any(fnmatchcase(raw_type, pattern) for pattern in threshold.applies_to):
             targets: list[str | None] = [None]
         else:
