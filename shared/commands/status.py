@@ -42,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
     from shared.archive.settings import DatabaseSettings, shown_url
     from shared.resources import existing_archive_database
     from shared.settings import load_settings
-    from shared.terminal import console
 
     settings = load_settings(DatabaseSettings)
     with existing_archive_database(settings) as connection:
@@ -51,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"database": database, **report}, indent=2))
         return 0
+    from shared.terminal import console  # rich: only for the tables
+
     out = console()
     out.print(f"archive database: {database}", highlight=False, soft_wrap=True)
     out.print(_campaign_view(report) if args.campaign_id else _overview_view(report))
