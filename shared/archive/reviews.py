@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.archive.models import Review, ReviewState
 from shared.archive.types import utc_now
 from shared.archive.upsert import insert
-from shared.contracts import QcScored
+from shared.contracts import AssociationBlock, QcScored
 from shared.errors import DataError
 
 
@@ -82,3 +82,18 @@ async def _fresh_review(session: AsyncSession, ab_id: str) -> Review:
     # populate_existing: the upsert bypassed the ORM, so an already loaded object may be stale.
     statement = select(Review).where(Review.ab_id == ab_id).execution_options(populate_existing=True)
     return (await session.scalars(statement)).one()
+
+
+async def held_alike(session: AsyncSession, ab: AssociationBlock, reason_prefix: str) -> bool:
+    """Whether another AB of the same instrument mode, night and RAW_TYPE is held with a reason
+    starting with `reason_prefix`. Read from the held events' AB in the database, one row at most,
+    so it costs the same however long the queue grows."""
+    held = Review.event["ab"]
+    statement = select(exists().where(
+        Review.reason.startswith(reason_prefix, autoescape=True),
+        Review.ab_id != ab.ab_id,
+        held["instrument_mode"].as_string() == ab.instrument_mode,
+        held["night"].as_string() == ab.night.isoformat(),
+        held["raw_type"].as_string() == ab.raw_type,
+    ))
+    return bool(await session.scalar(statement))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.certifier.policies import SAMPLED
 from shared.archive import ArchiveDatabase, ledger
-from shared.archive.models import AbState, Review
-from shared.archive.reviews import enqueue_review
+from shared.archive.models import AbState
+from shared.archive.reviews import enqueue_review, held_alike
 from shared.contracts import AssociationBlock, Certified, Decision, QcScored
 
 STATE_OF = {Decision.CERTIFIED: AbState.CERTIFIED}
@@ -21,14 +20,8 @@ before its last event."""
 
 async def night_already_sampled(db: ArchiveDatabase, ab: AssociationBlock) -> bool:
     """Whether RANDOM already sent another zero-score AB of this night and RAW_TYPE to review."""
-    statement = select(Review.event).where(Review.reason.startswith(SAMPLED), Review.ab_id != ab.ab_id)
     async with db.session() as session:
-        held = (await session.scalars(statement)).all()
-    return any(_same_night_and_type(QcScored.model_validate(event).ab, ab) for event in held)
-
-
-def _same_night_and_type(held: AssociationBlock, ab: AssociationBlock) -> bool:
-    return (held.instrument_mode, held.night, held.raw_type) == (ab.instrument_mode, ab.night, ab.raw_type)
+        return await held_alike(session, ab, SAMPLED)
 
 
 async def record_decision(db: ArchiveDatabase, cause: QcScored, decision: Certified, service: str) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 
 from shared.archive import ArchiveDatabase
 from shared.archive.models import ReviewState
-from shared.archive.reviews import decide_review, enqueue_review, get_review, pending_reviews
+from shared.archive.reviews import decide_review, enqueue_review, get_review, held_alike, pending_reviews
 from shared.contracts import ProcessStatus, QcScore, QcScored
 from shared.errors import DataError
 from tests.integration.archive.conftest import make_ab
@@ -71,3 +72,18 @@ async def test_deciding(db: ArchiveDatabase) -> None:
     with pytest.raises(DataError, match="no review"):
         async with db.session() as s:
             await decide_review(s, "AB.404", accept=True, decided_by="dave")
+
+
+async def test_an_ab_held_for_the_same_reason_on_the_same_night_and_raw_type_is_found(db: ArchiveDatabase) -> None:
+    held = scored("UVES_ECHELLE.2024-03-01.BIAS_BLUE.1")
+    async with db.session() as s:
+        await enqueue_review(s, held, "randomly sampled (first good AB of the night)")
+    alike = make_ab("UVES_ECHELLE.2024-03-01.BIAS_BLUE.2")
+    async with db.session() as s:
+        assert await held_alike(s, alike, "randomly sampled")
+        assert not await held_alike(s, held.ab, "randomly sampled"), "the AB itself does not count"
+        assert not await held_alike(s, alike, "1 QC parameter(s) scored 1")
+        assert not await held_alike(s, make_ab("UVES_ECHELLE.2024-03-02.BIAS_BLUE.3", night=date(2024, 3, 2)),
+                                    "randomly sampled")
+        assert not await held_alike(s, make_ab("UVES_ECHELLE.2024-03-01.FLAT_BLUE.4", raw_type="FLAT_BLUE"),
+                                    "randomly sampled")
