@@ -6,7 +6,8 @@
 Each setting is simulated as a `small` night of its own (skipped when `WORK/<setting>/raw` already
 holds it), reduced by the real recipe cascade (`chain.py`, esorex's default parameters), every
 science frame by its own `uves_obs_scired`; the merged spectra are measured by `measure.py`.
-Prints one row per product and the weighted mean per chip, and writes them to `WORK/rv.json`.
+Prints, per chip, the wavelength solution's zero point against the simulated geometry (at the
+arc lines), one row per product and the weighted mean, and writes the products to `WORK/rv.json`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from astropy.io import fits
 
 from tests.integration.simulator.chain import RecipeRun, classify, run_cascade, run_science
-from tests.integration.simulator.measure import SCIENCE_RESOLVING_POWER, measure_rv, read_merged
+from tests.integration.simulator.measure import SCIENCE_RESOLVING_POWER, SPEED_OF_LIGHT_KMS, measure_rv, read_merged
+from tools.simulator.geometry import night_format
+from tools.simulator.instrument import parse_setting
+from tools.simulator.model import OrderModel
 from tools.simulator.plan import night_plan
 from tools.simulator.thar import write_line_refer_table
 from tools.simulator.uves import simulate_night
@@ -48,6 +53,11 @@ def measure_setting(setting: str, night: date, seed: int, targets: int, binning:
     arm = "blue" if setting.startswith("blue") else "red"
     reduced = work / setting / "reduced"
     cascade = run_cascade(raw, arm, write_line_refer_table(work / setting / "line_refer_table.fits"), reduced)
+    for chip in CHIPS[arm]:
+        offset = solution_offset_ms(cascade["uves_cal_wavecal"].product(f"LINE_TABLE_{chip}"),
+                                    night_format(parse_setting(setting, binning), night, seed).chip(chip).orders)
+        print(f"{setting} {chip}: wavelength solution − simulated geometry at the identified arc lines: "
+              f"median {offset:+.1f} m/s", flush=True)
     science = [cascade["uves_obs_scired"], *run_science(classify(raw, arm)["SCI_POINT"][1:], arm, cascade, reduced)]
     return [row for run in science for row in _product_rows(setting, arm, run)]
 
@@ -65,6 +75,27 @@ def _product_rows(setting: str, arm: str, run: RecipeRun) -> list[ProductRv]:
         rows.append(ProductRv(setting, chip, truth["object"], round((rv.rv_kms - truth["rv_kms"]) * 1000.0, 1),
                               round(rv.error_kms * 1000.0, 1), rv.used, round(rv.reduced_chi2, 2)))
     return rows
+
+
+def solution_offset_ms(line_table: Path, orders: list[OrderModel]) -> float:
+    """Median over the arc lines the pipeline identified (every extraction window) of its wavelength
+    solution at the line's true position minus the line's wavelength, in m/s: the zero point the
+    science inherits. At the true X the solution gives WaveC + (X_true − X)·dλ/dX."""
+    by_number = {order.order: order for order in orders}
+    offsets = []
+    with fits.open(line_table) as hdul:
+        for hdu in hdul[1:]:
+            if "Ident" not in hdu.columns.names:
+                continue
+            lines = hdu.data[(hdu.data["Ident"] > 0) & (hdu.data["Select"] != 0)]
+            for line in lines:
+                order = by_number.get(int(round(line["AbsOrder"])))
+                true_x = np.nan if order is None else float(order.x_of_wavelength(np.array([line["Ident"]]))[0])
+                if np.isfinite(true_x):
+                    dispersion = float(np.diff(order.wavelength(np.array([true_x - 0.5, true_x + 0.5])))[0])
+                    error = line["WaveC"] - line["Ident"] + (true_x - line["X"]) * dispersion
+                    offsets.append(SPEED_OF_LIGHT_KMS * 1000.0 * error / line["Ident"])
+    return float(np.median(offsets))
 
 
 def weighted_mean(rows: list[ProductRv]) -> tuple[float, float]:
