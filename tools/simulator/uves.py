@@ -95,10 +95,10 @@ def _render(item: PlannedExposure, night_fmt: SpectralFormat, seed: int) -> tupl
         return no_light(exposure), None
     lamp_scale = exposure.exptime_s * exposure.slit_width_arcsec
     if exposure.kind is FrameKind.FORMAT_CHECK:
-        lamp = lamp_lines(exposure.setting.arm)
+        lamp = lamp_lines(exposure.setting)
         return {c.name: render.format_check_image(fmt, c.name, shapes[c.name], lamp, lamp_scale) for c in chips}, None
     if exposure.kind is FrameKind.WAVE:
-        lamp = lamp_lines(exposure.setting.arm)
+        lamp = lamp_lines(exposure.setting)
         return {c.name: render.arc_image(fmt, c.name, shapes[c.name], lamp, lamp_scale) for c in chips}, None
     if exposure.kind is FrameKind.ORDER_DEFINITION:
         return {c.name: render.order_definition_image(fmt, c.name, shapes[c.name]) for c in chips}, None

@@ -44,7 +44,7 @@ def extracted_orders(setting_name: str, binning: str, chip: str, slit: float, sc
     fmt = with_slit(instrument_format(setting), slit)
     chip_spec = next(c for c in setting.chips if c.name == chip)
     shape = rotated_shape(chip_spec, setting)
-    image = render.arc_image(fmt, chip, shape, lamp_lines(setting.arm), scale)
+    image = render.arc_image(fmt, chip, shape, lamp_lines(setting), scale)
     spectra = {}
     for order in fmt.chip(chip).orders:
         columns = render.order_columns(order, shape[1])
@@ -63,7 +63,7 @@ def test_simulated_lines_sit_where_the_real_instrument_puts_them(setting_name, c
     arc = real_arcs()[(setting_name, chip)]
     setting = parse_setting(setting_name, binning)
     spectra = extracted_orders(setting_name, binning, chip, arc.slit_arcsec, arc.exptime_s * arc.slit_arcsec)
-    lamp = lamp_lines(setting.arm)
+    lamp = lamp_lines(setting)
     sigma = line_sigma_px(setting.arm, arc.slit_arcsec) / setting.binx
     offsets = []
     for order, wave, real_x in zip(real.order, real.wave, real.x, strict=True):
@@ -103,28 +103,14 @@ def test_reference_table_holds_most_real_identified_lines(setting_name, chip):
     assert coverage >= MIN_REFERENCE_COVERAGE
 
 
-BRIGHTNESS_CASES = [
-    pytest.param(
-        *case,
-        marks=pytest.mark.xfail(
-            reason="346 nm: simulated 1–99 % peak range 3.6× the real one (its brightest lines take the brighter 390 nm arc fluxes)",
-            strict=True,
-        ),
-    )
-    if case == ("blue346", "BLUE")
-    else case
-    for case in REAL
-]
-
-
-@pytest.mark.parametrize(("setting_name", "chip"), BRIGHTNESS_CASES)
+@pytest.mark.parametrize(("setting_name", "chip"), REAL)
 def test_line_brightness_spans_what_real_arcs_show(setting_name, chip):
     real = real_lines(setting_name, chip)
     arc = real_arcs()[(setting_name, chip)]
     setting = parse_setting(setting_name, "1x1")
     chip_spec = next(c for c in setting.chips if c.name == chip)
     fmt = with_slit(instrument_format(setting), arc.slit_arcsec).chip(chip)
-    lamp = lamp_lines(setting.arm)
+    lamp = lamp_lines(setting)
     identifiable = np.isin(lamp.wave_air, reference_lines().wave_air)
     sigma = line_sigma_px(setting.arm, arc.slit_arcsec)
     peaks = []
