@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    rows = asyncio.run(_pending(args.limit))
+    rows = _pending(args.limit)
     for ab_id, raw_type, night, reason in rows:
         print(f"{ab_id}\t{raw_type}\t{night}\t{reason}")
     if not rows:
@@ -62,14 +62,13 @@ def run_decision(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _pending(limit: int) -> list[tuple[str, str, str, str]]:
-    from shared.archive import ArchiveDatabase, DatabaseSettings
-    from shared.archive.reviews import pending_reviews
-    from shared.settings import load_settings
+def _pending(limit: int) -> list[tuple[str, str, str, str]]:
+    from shared.archive.review_queue import pending_reviews
+    from shared.resources import existing_archive_database
 
-    async with ArchiveDatabase.from_settings(load_settings(DatabaseSettings)) as db, db.session() as session:
-        reviews = await pending_reviews(session, limit=limit)
-        return [(r.ab_id, r.event["ab"]["raw_type"], r.event["ab"]["night"], r.reason) for r in reviews]
+    with existing_archive_database() as connection:
+        reviews = pending_reviews(connection, limit=limit)
+    return [(r.ab_id, r.event["ab"]["raw_type"], r.event["ab"]["night"], r.reason) for r in reviews]
 
 
 async def _decide(ab_id: str, accept: bool, reviewer: str, comment: str) -> Decision:

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.archive import tables
-from shared.archive.tables import AB_ID, AutoId, state_column
+from shared.archive.tables import AB_ID, AutoId, ReviewState, state_column
 from shared.archive.types import JsonDocument, UtcDateTime, utc_now
 from shared.lifecycle import AbState, RequestState
 
@@ -41,12 +41,6 @@ SHA256 = String(64)
 # Byte order on PostgreSQL too, so a prefix range of target keys is an index range in every locale.
 TARGET_KEY = String(255).with_variant(String(255, collation="C"), "postgresql")
 CURRENT_ONLY = text("status = 'CURRENT'")
-
-
-class ReviewState(StrEnum):
-    PENDING = "PENDING"
-    ACCEPTED = "ACCEPTED"
-    REJECTED = "REJECTED"
 
 
 class ProductStatus(StrEnum):
@@ -188,18 +182,17 @@ class Qc1Value(Base):
 class Review(Base):
     """The certifier's review queue: one row per AB held for a person."""
 
-    __tablename__ = "reviews"
-    __table_args__ = (Index(None, "state", "created_at"),)
+    __table__ = tables.reviews
 
-    ab_id: Mapped[str] = mapped_column(AB_ID, primary_key=True)
-    state: Mapped[ReviewState] = mapped_column(state_column(ReviewState), default=ReviewState.PENDING)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    event: Mapped[dict[str, Any]] = mapped_column(JsonDocument, comment="The qc-scored event, so a decision can flow on.")
-    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    decided_by: Mapped[str | None] = mapped_column(String(128))
-    comment: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
-    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ab_id: Mapped[str]
+    state: Mapped[ReviewState]
+    reason: Mapped[str]
+    event: Mapped[dict[str, Any]]
+    event_id: Mapped[uuid.UUID]
+    decided_by: Mapped[str | None]
+    comment: Mapped[str | None]
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
 
 
 class Release(Base):

@@ -1,4 +1,5 @@
-"""The certifier's review queue: ABs held for a person, with the event a decision continues."""
+"""The certifier's review queue: ABs held for a person, with the event a decision continues.
+The pending reviews are read by `shared.archive.review_queue` (Core, no ORM)."""
 
 from __future__ import annotations
 
@@ -40,18 +41,6 @@ async def enqueue_review(session: AsyncSession, event: QcScored, reason: str) ->
 
 async def get_review(session: AsyncSession, ab_id: str) -> Review | None:
     return await session.get(Review, ab_id)
-
-
-async def pending_reviews(session: AsyncSession, limit: int = 100, offset: int = 0) -> list[Review]:
-    """Open reviews, oldest first."""
-    statement = (
-        select(Review)
-        .where(Review.state == ReviewState.PENDING)
-        .order_by(Review.created_at, Review.ab_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list((await session.scalars(statement)).all())
 
 
 async def decide_review(

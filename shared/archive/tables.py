@@ -1,8 +1,8 @@
-"""The ledger's tables (requests, campaigns, ABs and their history) as SQLAlchemy Core tables,
-and the metadata every archive table belongs to.
+"""The ledger's tables (requests, campaigns, ABs and their history) and the review queue as
+SQLAlchemy Core tables, and the metadata every archive table belongs to.
 
-Declared here, without the ORM, so a command that only reads the ledger (`phoenix status`)
-starts without loading the ORM or the asyncio extension; `shared.archive.models` maps these
+Declared here, without the ORM, so a command that only reads them (`phoenix status`,
+`phoenix review list`) starts without loading the ORM or the asyncio extension; `shared.archive.models` maps these
 same tables for the services. Migrations create exactly what the two modules declare; a test
 compares them.
 """
@@ -43,6 +43,12 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 # SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
 AB_ID = String(200)
+
+
+class ReviewState(StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
 
 
 def state_column(enum: type[StrEnum]) -> Enum:
@@ -122,3 +128,18 @@ ab_history = Table(
     UniqueConstraint("ab_id", "event_id", "state"),
 )
 """One row per AB state change, for the processing-history website."""
+
+reviews = Table(
+    "reviews", metadata,
+    Column("ab_id", AB_ID, primary_key=True),
+    Column("state", state_column(ReviewState), nullable=False, default=ReviewState.PENDING),
+    Column("reason", Text, nullable=False, default=""),
+    Column("event", JsonDocument, nullable=False, comment="The qc-scored event, so a decision can flow on."),
+    Column("event_id", Uuid, nullable=False),
+    Column("decided_by", String(128)),
+    Column("comment", Text),
+    Column("created_at", UtcDateTime, nullable=False, default=utc_now),
+    Column("decided_at", UtcDateTime),
+    Index(None, "state", "created_at"),
+)
+"""The certifier's review queue: one row per AB held for a person."""

@@ -24,7 +24,9 @@ from services.portal.history import (
     state_tone,
 )
 from shared.archive import catalogue, ledger, qc1, releases, reviews
+from shared.archive.database import read
 from shared.archive.models import Scope
+from shared.archive.review_queue import pending_reviews
 from shared.instruments import known_modes
 
 router = APIRouter(prefix="/history", tags=["history"], dependencies=[Depends(requires(Scope.READ))])
@@ -50,7 +52,7 @@ async def index(request: Request, portal: PortalDep, session: SessionDep) -> HTM
 
 @router.get("/reviews", response_class=HTMLResponse, summary="The review queue (read-only)")
 async def review_queue(request: Request, portal: PortalDep, session: SessionDep) -> HTMLResponse:
-    pending = await reviews.pending_reviews(session, limit=500)
+    pending = await read(session, pending_reviews, limit=500)
     return _page(request, portal, "reviews.html", reviews=pending)
 
 

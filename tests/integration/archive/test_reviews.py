@@ -8,8 +8,10 @@ from datetime import date
 import pytest
 
 from shared.archive import ArchiveDatabase
+from shared.archive.database import read
 from shared.archive.models import ReviewState
-from shared.archive.reviews import decide_review, enqueue_review, get_review, held_alike, pending_reviews
+from shared.archive.review_queue import pending_reviews
+from shared.archive.reviews import decide_review, enqueue_review, get_review, held_alike
 from shared.contracts import ProcessStatus, QcScore, QcScored
 from shared.errors import DataError
 from tests.integration.archive.conftest import make_ab
@@ -28,7 +30,7 @@ async def test_a_held_ab_waits_with_its_event(db: ArchiveDatabase) -> None:
         review = await enqueue_review(s, event, "QC.X scored 1")
     assert (review.state, review.reason, review.decided_at) == (ReviewState.PENDING, "QC.X scored 1", None)
     async with db.session() as s:
-        (pending,) = await pending_reviews(s)
+        (pending,) = await read(s, pending_reviews)
     assert QcScored.model_validate(pending.event) == event
 
 
@@ -63,7 +65,7 @@ async def test_deciding(db: ArchiveDatabase) -> None:
         decided = await decide_review(s, "AB.2", accept=False, decided_by="carol", comment="bad orders")
     assert decided.state == ReviewState.REJECTED and decided.decided_at is not None
     async with db.session() as s:
-        assert [r.ab_id for r in await pending_reviews(s)] == ["AB.1"]
+        assert [r.ab_id for r in await read(s, pending_reviews)] == ["AB.1"]
         stored = await get_review(s, "AB.2")
     assert stored is not None and (stored.decided_by, stored.comment) == ("carol", "bad orders")
     with pytest.raises(DataError, match="already decided"):

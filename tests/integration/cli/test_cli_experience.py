@@ -132,7 +132,7 @@ print(" ".join(sorted(sys.modules)))
 """
 NOT_FOR_READING = ("sqlalchemy.orm", "sqlalchemy.ext.asyncio", "aiosqlite", "alembic", "shared.archive.models",
                    "shared.contracts", "sqlalchemy.dialects.postgresql")
-"""What `phoenix status` on SQLite does without: it reads the ledger on SQLAlchemy Core."""
+"""What `phoenix status` and `phoenix review list` on SQLite do without: they read on SQLAlchemy Core."""
 
 
 def modules_loaded(*args: str, cwd: Path, env: dict[str, str] | None = None) -> set[str]:
@@ -152,12 +152,13 @@ def test_help_imports_no_heavy_module(tmp_path: Path, command: str | None) -> No
     assert not loaded & set(HEAVY_MODULES), f"phoenix {' '.join(args)} imports {sorted(loaded & set(HEAVY_MODULES))}"
 
 
-def test_status_reads_without_the_orm_or_asyncio(tmp_path: Path) -> None:
+@pytest.mark.parametrize("args", [("status",), ("review", "list")])
+def test_reading_commands_load_no_orm_or_asyncio(tmp_path: Path, args: tuple[str, ...]) -> None:
     data = tmp_path / "data"
     asyncio.run(_finished_request(data))
-    loaded = modules_loaded("status", cwd=tmp_path, env={"PHOENIX_DATA_DIR": str(data)})
+    loaded = modules_loaded(*args, cwd=tmp_path, env={"PHOENIX_DATA_DIR": str(data)})
     assert "sqlalchemy.engine" in loaded, "it did read the database"
-    assert not loaded & set(NOT_FOR_READING), f"phoenix status imports {sorted(loaded & set(NOT_FOR_READING))}"
+    assert not loaded & set(NOT_FOR_READING), f"phoenix {' '.join(args)} imports {sorted(loaded & set(NOT_FOR_READING))}"
 
 
 def test_every_command_module_is_named_like_a_command_it_registers() -> None:

@@ -17,8 +17,9 @@ from services.qc.cache import QcCache
 from services.qc.service import QcContext, load_all_dictionaries, load_all_thresholds, on_products_ready
 from services.qc.settings import QcSettings
 from shared.archive import ArchiveDatabase, upgrade_to_head
+from shared.archive.database import read
 from shared.archive.qc1 import qc1_of_ab
-from shared.archive.reviews import pending_reviews
+from shared.archive.review_queue import pending_reviews
 from shared.contracts import Certified, Decision, ProcessStatus, ProductsReady
 from tests.integration.qc.degrade import degraded_night
 from tests.integration.qc.products import products_ready
@@ -106,7 +107,7 @@ async def test_good_abs_are_certified_and_bad_ones_held_or_rejected(reductions, 
     assert rejected.reason.startswith("processing failed:")
 
     async with db.session() as session:
-        held = {review.ab_id for review in await pending_reviews(session, limit=1000)}
+        held = {review.ab_id for review in await read(session, pending_reviews, limit=1000)}
         stored = await qc1_of_ab(session, bad["SCI_POINT_BLUE"].ab.ab_id)
     assert {flat.ab.ab_id, saturated.ab.ab_id} <= held
     assert rejected.ab.ab_id not in held

@@ -6,9 +6,10 @@ import pytest
 from services.certifier.policies import CertificationRules, Policy
 from services.certifier.service import CertifierContext, on_qc_scored
 from shared.archive import ArchiveDatabase, upgrade_to_head
+from shared.archive.database import read
 from shared.archive.ledger import get_ab
 from shared.archive.models import AbState
-from shared.archive.reviews import pending_reviews
+from shared.archive.review_queue import pending_reviews
 from shared.contracts import (
     AssociationBlock,
     Decision,
@@ -66,7 +67,7 @@ async def test_an_outlier_is_held_in_the_review_queue_and_carries_no_products(db
     [decision] = await on_qc_scored(event, context(db))
     assert decision.decision is Decision.REVIEW and decision.products == []
     async with db.session() as session:
-        [review] = await pending_reviews(session)
+        [review] = await read(session, pending_reviews)
     assert review.ab_id == event.ab.ab_id
     assert QcScored.model_validate(review.event).products == event.products
 
