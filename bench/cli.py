@@ -1,6 +1,6 @@
 """Start time of every `phoenix` command, as a person meets it: `phoenix --help`, each command's
-`--help`, and the commands that answer at once (`status` on a small database, `abs` on an empty
-archive folder).
+`--help`, and the commands that answer at once (`status` and `review list` on a small database,
+`abs` on an empty archive folder).
 
     .venv/bin/python bench/cli.py [--runs 5]
 
@@ -35,7 +35,7 @@ TARGET_SECONDS = 1.0
 def commands(archive: Path) -> list[list[str]]:
     """Every command line timed: top-level help, each command's help, then real quick commands."""
     return [["--version"], ["--help"], *([name, "--help"] for name in command_names()),
-            ["status"], ["abs", "UVES_ECHELLE", "2015-02-23", "--archive", str(archive)]]
+            ["status"], ["review", "list"], ["abs", "UVES_ECHELLE", "2015-02-23", "--archive", str(archive)]]
 
 
 def run_once(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
