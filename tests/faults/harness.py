@@ -113,8 +113,9 @@ class Chain:
             PHOENIX_ARCHIVE_URL=archive_url,
             PHOENIX_DATABASE_URL=database_url,
             PHOENIX_CONCURRENCY="2",
-            # Covers a 20 s outage of a dependency: 0.5+1+2+4+8 s +5 s +5 s before dead-lettering.
-            PHOENIX_RETRY_ATTEMPTS="8",
+            # Covers a 20 s outage of a dependency and its restart on a loaded machine:
+            # 0.5+1+2+4 s then 5 s per try, 42.5 s of backoff before dead-lettering.
+            PHOENIX_RETRY_ATTEMPTS="12",
             PHOENIX_RETRY_BACKOFF_MAX_SECONDS="5",
             PHOENIX_SHUTDOWN_GRACE_SECONDS="20",
             PHOENIX_ARCHIVE_TIMEOUT_SECONDS="5",
