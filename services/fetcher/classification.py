@@ -17,12 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
-
-from astropy.io import fits
+from typing import TYPE_CHECKING, Any
 
 from services.fetcher.conditions import MISSING, Predicate, compile_condition, keywords_in
 from services.fetcher.oca import ClassificationRule, OcaRules, Value, load_oca
+
+if TYPE_CHECKING:
+    from astropy.io import fits
 
 UNCLASSIFIED = "UNCLASSIFIED"
 CATEGORY_KEYS = ("DO.CATG", "PRO.CATG")
@@ -143,6 +144,8 @@ def keywords_from_header(header: fits.Header) -> dict[str, Value]:
     Pass the primary header (`fits.getheader(path, 0)`); cards without a value, COMMENT and
     HISTORY are left out.
     """
+    from astropy.io import fits  # here only: classifying keywords from the archive needs no astropy (~0.4 s)
+
     keywords: dict[str, Value] = {}
     for card in header.cards:
         if card.keyword in ("", "COMMENT", "HISTORY") or isinstance(card.value, fits.card.Undefined):

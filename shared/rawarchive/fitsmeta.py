@@ -6,10 +6,15 @@ import hashlib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from astropy.io import fits
+from typing import TYPE_CHECKING
 
 from shared.rawarchive.models import ExtensionInfo, Header, HeaderValue
+
+if TYPE_CHECKING:
+    from astropy.io import fits
+
+# astropy (~0.4 s to import) is imported where a header is read, so that a command that only
+# lists an archive's index (`phoenix abs`) never loads it.
 
 _CHUNK_BYTES = 1024 * 1024
 _SKIPPED_KEYWORDS = frozenset({"", "COMMENT", "HISTORY"})
@@ -41,6 +46,8 @@ def dotted_keyword(keyword: str) -> str:
 def json_value(value: object) -> HeaderValue:
     if isinstance(value, (bool, int, float, str)):
         return value
+    from astropy.io import fits
+
     if isinstance(value, fits.card.Undefined):
         return None
     return str(value)
@@ -71,6 +78,8 @@ def read_fits_metadata(path: Path) -> FitsMetadata:
     size = path.stat().st_size
     if size == 0:
         return FitsMetadata(error="empty file (0 bytes)")
+    from astropy.io import fits
+
     try:
         # Truncation is checked below against the HDU layout; astropy's own warnings would only repeat it.
         with warnings.catch_warnings():
@@ -82,6 +91,8 @@ def read_fits_metadata(path: Path) -> FitsMetadata:
 
 
 def _describe_hdus(hdus: fits.HDUList, file_size: int) -> FitsMetadata:
+    from astropy.io import fits
+
     all_hdus = list(hdus)  # forces every header to be read
     if not all_hdus or not isinstance(all_hdus[0], fits.PrimaryHDU):
         return FitsMetadata(error="no primary header")

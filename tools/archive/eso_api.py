@@ -29,15 +29,9 @@ from shared.rawarchive.compression import compress_unix
 from shared.rawarchive.eso import MASTER_PREFIX, parse_tap_result
 from shared.rawarchive.models import CalibInfo, RawFileInfo
 from tools.archive.store import CalibStore, NotFound, RawStore
-from tools.archive.tap import (
-    DEFAULT_MAXREC,
-    AdqlError,
-    capabilities_xml,
-    run_query,
-    tables_xml,
-    votable_error,
-    votable_result,
-)
+
+# `tools.archive.tap` (sqlglot, astropy: ~0.4 s) is imported by the TAP handlers, so that serving
+# phoenix's own API (`phoenix abs` on a folder) does not pay for it.
 
 VOTABLE = "application/x-votable+xml"
 UWS = "application/xml"
@@ -52,10 +46,14 @@ def eso_router(raw: RawStore, calib: CalibStore) -> APIRouter:
 
     @router.get("/tap_obs/capabilities")
     def capabilities(request: Request) -> Response:
+        from tools.archive.tap import capabilities_xml
+
         return Response(capabilities_xml(str(request.url_for("tap_sync")).removesuffix("/sync")), media_type="text/xml")
 
     @router.get("/tap_obs/tables")
     def tables() -> Response:
+        from tools.archive.tap import tables_xml
+
         return Response(tables_xml(), media_type="text/xml")
 
     async def tap_sync(request: Request) -> Response:
@@ -165,6 +163,8 @@ async def _tap_params(request: Request) -> dict[str, str]:
 
 
 def _run_tap(raw: RawStore, params: dict[str, str]) -> tuple[int, bytes]:
+    from tools.archive.tap import DEFAULT_MAXREC, AdqlError, run_query, votable_error, votable_result
+
     if params.get("LANG", "ADQL").upper() not in ("ADQL", "ADQL-2.0", "ADQL-2.1"):
         return 400, votable_error(f"LANG {params.get('LANG')!r} is not supported; use ADQL")
     if not params.get("QUERY"):
