@@ -69,7 +69,7 @@ async def _associate_nights(args: argparse.Namespace, first: date, last: date) -
     rules = load_association_rules(args.instrument_mode)
     rule_set = rules.rule_set_for(first)
     classifier = load_classifier(args.instrument_mode)
-    async with open_archive(ArchiveClientSettings(url=args.archive)) as client:
+    async with open_archive(ArchiveClientSettings(url=args.archive), listing_only=True) as client:
         frames = await read_nights(client, rules.instrument, first, last, classifier, rule_set, args.mode)
         catalogue = await read_catalogue(client, rules.instrument, frames, args.mode)
     return frames, associate(frames.frames, catalogue, args.mode, rules, rule_set)

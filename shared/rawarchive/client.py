@@ -145,9 +145,10 @@ class RawArchiveClient:
 
 
 @asynccontextmanager
-async def open_archive(settings: ArchiveClientSettings) -> AsyncIterator[RawArchive]:
+async def open_archive(settings: ArchiveClientSettings, *, listing_only: bool = False) -> AsyncIterator[RawArchive]:
     """The archive `settings.url` names: ESO's interface (`eso:`, `eso:BASE`), a phoenix archive URL,
-    or a local folder, whose archive app answers in-process meanwhile."""
+    or a local folder, served on a local port meanwhile so downloads stream under the client's
+    timeouts. For a caller that only lists (`listing_only`), a folder's app answers in-process."""
     endpoints = eso_endpoints(settings)
     if endpoints is not None:
         from shared.rawarchive.eso import open_eso_archive
@@ -162,16 +163,24 @@ async def open_archive(settings: ArchiveClientSettings) -> AsyncIterator[RawArch
     root = Path(settings.url).expanduser()
     if not root.is_dir():
         raise ConfigError(f"archive {settings.url!r} is neither an http(s) URL nor a folder")
-    # A folder is the local stand-in archive (tools/): the same client talks to its app through httpx's
-    # ASGI transport, with no server thread or socket to start (0.3-0.5 s of `phoenix abs`). A failing
-    # handler still answers 500 (raise_app_exceptions=False), so the retry policy is the network's.
+    # A folder is the local stand-in archive (tools/). httpx's ASGI transport holds whole responses in
+    # memory and applies no timeout: fine for listings, where it saves starting a server (0.3-0.5 s of
+    # `phoenix abs`), not for a service downloading raw frames. A failing handler still answers 500
+    # (raise_app_exceptions=False), so the retry policy is the network's.
     from tools.archive.server import create_app
     from tools.archive.settings import ArchiveServerSettings
 
     app = create_app(ArchiveServerSettings(root=root, token=settings.token))
-    transport = httpx.ASGITransport(app, raise_app_exceptions=False)
-    async with RawArchiveClient.from_settings(settings, base_url=IN_PROCESS_URL, transport=transport) as client:
-        yield client
+    if listing_only:
+        transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+        async with RawArchiveClient.from_settings(settings, base_url=IN_PROCESS_URL, transport=transport) as client:
+            yield client
+        return
+    from shared.serving import serve_in_background
+
+    async with serve_in_background(app) as url:
+        async with RawArchiveClient.from_settings(settings, base_url=url) as client:
+            yield client
 
 
 def _download_target(item: str | RawFileInfo | CalibInfo) -> tuple[str, _Expected]:

@@ -124,7 +124,8 @@ async def _check_archive(archive: str, request: DateRequested) -> None:
     instrument = request.instrument_mode.split("_", 1)[0]
     last = request.night_to or request.night
     try:
-        async with open_archive(ArchiveClientSettings(url=archive, max_attempts=2, timeout_seconds=10)) as client:
+        settings = ArchiveClientSettings(url=archive, max_attempts=2, timeout_seconds=10)
+        async with open_archive(settings, listing_only=True) as client:
             listing = await client.list_raw(instrument, request.night, last if last != request.night else None)
     except TransientError as error:
         raise ConfigError(f"the archive {archive} cannot be reached: {error}") from None

@@ -1,4 +1,5 @@
-"""`--archive URL_OR_DIR`: a folder's archive app answers in-process; `phoenix archive serve` from the command line."""
+"""`--archive URL_OR_DIR`: a folder is served on a local port, or answers in-process to a caller that only
+lists; `phoenix archive serve` from the command line."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from tests.unit.rawarchive.synthetic import write_master
 STARTUP_SECONDS = 30.0
 
 
-async def test_a_folder_is_served_in_process(archive_root: Path, tmp_path: Path) -> None:
+async def test_a_folder_answers_a_listing_caller_in_process(archive_root: Path, tmp_path: Path) -> None:
     threads = threading.active_count()
-    async with open_archive(ArchiveClientSettings(url=str(archive_root))) as client:
+    async with open_archive(ArchiveClientSettings(url=str(archive_root)), listing_only=True) as client:
         assert client.base_url == IN_PROCESS_URL  # the app answers through httpx's ASGI transport: no socket
         assert threading.active_count() == threads  # and no server thread
         listing = await client.list_raw("UVES", NIGHT)
@@ -31,14 +32,22 @@ async def test_a_folder_is_served_in_process(archive_root: Path, tmp_path: Path)
     assert len(listing) == 5 and (tmp_path / "got.fits").is_file()
 
 
-async def test_a_folder_takes_uploads_and_answers_errors_in_process(archive_root: Path, tmp_path: Path) -> None:
+async def test_a_folder_is_served_on_a_local_port_for_downloads_and_uploads(archive_root: Path, tmp_path: Path) -> None:
     master = write_master(tmp_path / "MB_BLUE_A.fits", "MASTER_BIAS_BLUE")
     async with open_archive(ArchiveClientSettings(url=str(archive_root))) as client:
+        assert client.base_url.startswith("http://127.0.0.1:")
+        url = client.base_url
+        listing = await client.list_raw("UVES", NIGHT)
+        await client.download(next(info for info in listing if info.arcfile == BIAS), tmp_path / "got.fits")
         info = await client.upload_calib(master)  # a streamed request body
-        with pytest.raises(DataError, match=f"GET {IN_PROCESS_URL}/api/raw/UVES.missing.fits: not found"):
+        with pytest.raises(DataError, match=f"GET {url}/api/raw/UVES.missing.fits: not found"):
             await client.download("UVES.missing.fits", tmp_path / "missing.fits")
 
+    assert (tmp_path / "got.fits").is_file()
     assert info.status == "current" and (archive_root / "calib" / "UVES" / "MB_BLUE_A.fits").is_file()
+    with pytest.raises(httpx.ConnectError):  # stopped with the context
+        async with httpx.AsyncClient() as http:
+            await http.get(f"{url}/healthz")
 
 
 async def test_a_url_is_used_as_it_is(archive_url: str) -> None:
