@@ -63,13 +63,13 @@ async def _associate_nights(args: argparse.Namespace, first: date, last: date) -
     from services.fetcher.association import associate
     from services.fetcher.night import load_classifier, read_catalogue, read_nights
     from shared.instruments.association import load_association_rules
-    from shared.rawarchive.client import open_archive
+    from shared.rawarchive.listing import open_listing
     from shared.rawarchive.settings import ArchiveClientSettings
 
     rules = load_association_rules(args.instrument_mode)
     rule_set = rules.rule_set_for(first)
     classifier = load_classifier(args.instrument_mode)
-    async with open_archive(ArchiveClientSettings(url=args.archive), listing_only=True) as client:
+    async with open_listing(ArchiveClientSettings(url=args.archive)) as client:
         frames = await read_nights(client, rules.instrument, first, last, classifier, rule_set, args.mode)
         catalogue = await read_catalogue(client, rules.instrument, frames, args.mode)
     return frames, associate(frames.frames, catalogue, args.mode, rules, rule_set)

@@ -19,7 +19,7 @@ from shared.pipeline_install import oca_rules_file
 from shared.rawarchive.models import CalibInfo, RawFileInfo
 
 if TYPE_CHECKING:
-    from shared.rawarchive.interface import RawArchive
+    from shared.rawarchive.interface import RawListing
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def load_classifier(instrument_mode: str) -> Classifier:
 
 
 async def read_nights(
-    client: RawArchive,
+    client: RawListing,
     instrument: str,
     first: date,
     last: date,
@@ -92,7 +92,7 @@ async def read_nights(
 
 
 async def read_catalogue(
-    client: RawArchive, instrument: str, frames: NightFrames, mode: ProcessingMode
+    client: RawListing, instrument: str, frames: NightFrames, mode: ProcessingMode
 ) -> list[CalibInfo]:
     """The calibrations an AB may use: phoenix's store, and in IDP mode the masters the archive
     itself certifies for the night's frames (ESO: calSelector's Raw2Master associations)."""

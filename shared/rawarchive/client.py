@@ -22,16 +22,15 @@ import anyio
 import httpx
 from pydantic import TypeAdapter
 
-from shared.errors import ConfigError, DataError
+from shared.errors import DataError
 from shared.fileio import fsync_directory
 from shared.rawarchive.fitsmeta import compute_checksums
 from shared.rawarchive.http import CHUNK_BYTES, Retryable, RetryingHttp, raise_for_status, retry_options, save_stream
 from shared.rawarchive.interface import RawArchive
 from shared.rawarchive.models import CHECKSUM_HEADER, CalibInfo, RawFileInfo
-from shared.rawarchive.settings import ArchiveClientSettings, eso_endpoints
+from shared.rawarchive.settings import ArchiveClientSettings, archive_folder, eso_endpoints
+from shared.serving import serve_in_background
 
-IN_PROCESS_URL = "http://archive.in-process"
-"""Base URL of an archive folder's app answering in-process (no socket: nothing listens there)."""
 _RAW_LIST = TypeAdapter(list[RawFileInfo])
 _CALIB_LIST = TypeAdapter(list[CalibInfo])
 
@@ -45,17 +44,15 @@ class _Expected:
 class RawArchiveClient:
     """phoenix's own archive API: `/api/raw`, `/api/calib`."""
 
-    def __init__(self, base_url: str, *, token: str | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 **retry_options: float) -> None:
+    def __init__(self, base_url: str, *, token: str | None = None, **retry_options: float) -> None:
         """`retry_options`: timeout_seconds, max_concurrency, max_attempts, backoff_seconds, backoff_max_seconds."""
-        self._retrying = RetryingHttp(base_url, token=token, transport=transport, **retry_options)
+        self._retrying = RetryingHttp(base_url, token=token, **retry_options)
         self._http = self._retrying.client
         self._slots = self._retrying.slots
 
     @classmethod
-    def from_settings(cls, settings: ArchiveClientSettings, base_url: str | None = None,
-                      transport: httpx.AsyncBaseTransport | None = None) -> RawArchiveClient:
-        return cls(base_url or settings.url, transport=transport, **retry_options(settings))
+    def from_settings(cls, settings: ArchiveClientSettings, base_url: str | None = None) -> RawArchiveClient:
+        return cls(base_url or settings.url, **retry_options(settings))
 
     @property
     def base_url(self) -> str:
@@ -145,10 +142,9 @@ class RawArchiveClient:
 
 
 @asynccontextmanager
-async def open_archive(settings: ArchiveClientSettings, *, listing_only: bool = False) -> AsyncIterator[RawArchive]:
+async def open_archive(settings: ArchiveClientSettings) -> AsyncIterator[RawArchive]:
     """The archive `settings.url` names: ESO's interface (`eso:`, `eso:BASE`), a phoenix archive URL,
-    or a local folder, served on a local port meanwhile so downloads stream under the client's
-    timeouts. For a caller that only lists (`listing_only`), a folder's app answers in-process."""
+    or a local folder, served in-process meanwhile."""
     endpoints = eso_endpoints(settings)
     if endpoints is not None:
         from shared.rawarchive.eso import open_eso_archive
@@ -156,29 +152,17 @@ async def open_archive(settings: ArchiveClientSettings, *, listing_only: bool = 
         async with open_eso_archive(endpoints, settings) as archive:
             yield archive
         return
-    if settings.url.startswith(("http://", "https://")):
+    root = archive_folder(settings)
+    if root is None:
         async with RawArchiveClient.from_settings(settings) as client:
             yield client
         return
-    root = Path(settings.url).expanduser()
-    if not root.is_dir():
-        raise ConfigError(f"archive {settings.url!r} is neither an http(s) URL nor a folder")
-    # A folder is the local stand-in archive (tools/). httpx's ASGI transport holds whole responses in
-    # memory and applies no timeout: fine for listings, where it saves starting a server (0.3-0.5 s of
-    # `phoenix abs`), not for a service downloading raw frames. A failing handler still answers 500
-    # (raise_app_exceptions=False), so the retry policy is the network's.
+    # A folder is the local stand-in archive (tools/), served in-process for the client's lifetime.
     from tools.archive.server import create_app
     from tools.archive.settings import ArchiveServerSettings
 
-    app = create_app(ArchiveServerSettings(root=root, token=settings.token))
-    if listing_only:
-        transport = httpx.ASGITransport(app, raise_app_exceptions=False)
-        async with RawArchiveClient.from_settings(settings, base_url=IN_PROCESS_URL, transport=transport) as client:
-            yield client
-        return
-    from shared.serving import serve_in_background
-
-    async with serve_in_background(app) as url:
+    server_settings = ArchiveServerSettings(root=root, token=settings.token)
+    async with serve_in_background(create_app(server_settings)) as url:
         async with RawArchiveClient.from_settings(settings, base_url=url) as client:
             yield client
 

@@ -46,12 +46,10 @@ class RetryingHttp:
         max_attempts: int = 4,
         backoff_seconds: float = 0.5,
         backoff_max_seconds: float = 8.0,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """`transport`: httpx's own (the network) unless given, e.g. an `httpx.ASGITransport` to an app in-process."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout_seconds, headers=headers,
-                                        follow_redirects=True, transport=transport)
+                                        follow_redirects=True)
         self.slots = asyncio.Semaphore(max_concurrency)
         self._max_attempts = max_attempts
         self._backoff_seconds = backoff_seconds

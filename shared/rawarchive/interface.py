@@ -2,7 +2,8 @@
 
 Two implementations: `client.RawArchiveClient` (phoenix's own JSON API, `/api/raw`, `/api/calib`)
 and `eso.EsoArchive` (ESO's TAP `dbo.raw`, calSelector and data portal); `client.open_archive`
-picks one from the archive setting.
+picks one from the archive setting. A caller that only lists opens a `RawListing` with
+`listing.open_listing`, which reads a local folder's stores directly.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Protocol
 from shared.rawarchive.models import CalibInfo, RawFileInfo
 
 
-class RawArchive(Protocol):
+class RawListing(Protocol):
+    """What a caller that only lists needs (`phoenix abs`, `phoenix run`'s check of a night)."""
+
     @property
     def base_url(self) -> str: ...
 
@@ -35,6 +38,8 @@ class RawArchive(Protocol):
         """Certified masters the archive itself associates with `frames`, beyond `list_calib`."""
         ...
 
+
+class RawArchive(RawListing, Protocol):
     async def download(self, item: str | RawFileInfo | CalibInfo, dest_path: str | Path) -> Path:
         """The file, verified against its listing, at `dest_path`."""
         ...

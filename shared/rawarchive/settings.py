@@ -15,6 +15,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.errors import ConfigError
+
 ESO_SCHEME = "eso:"
 ESO_TAP_URL = "https://archive.eso.org/tap_obs"
 ESO_CALSELECTOR_URL = "https://archive.eso.org/calselector/v1/associations"
@@ -78,6 +80,17 @@ def eso_endpoints(settings: ArchiveClientSettings) -> EsoEndpoints | None:
         dataportal=dataportal if dataportal.endswith("/") else dataportal + "/",
         calib_store=settings.calib_url or (base or None),
     )
+
+
+def archive_folder(settings: ArchiveClientSettings) -> Path | None:
+    """The local folder `settings.url` names (the stand-in archive of tools/), None for ESO's
+    interface or an http(s) URL."""
+    if eso_endpoints(settings) is not None or settings.url.startswith(("http://", "https://")):
+        return None
+    root = Path(settings.url).expanduser()
+    if not root.is_dir():
+        raise ConfigError(f"archive {settings.url!r} is neither an http(s) URL nor a folder")
+    return root
 
 
 def archive_cache_dir(settings: ArchiveClientSettings) -> Path:

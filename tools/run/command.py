@@ -34,7 +34,7 @@ from shared.contracts import DateRequested
 from shared.errors import ConfigError, TransientError
 from shared.instruments import known_modes
 from shared.lifecycle import FINAL as FINAL_STATES
-from shared.rawarchive.client import open_archive
+from shared.rawarchive.listing import open_listing
 from shared.rawarchive.settings import ArchiveClientSettings
 from shared.resources import archive_database
 from shared.settings import KafkaSettings, load_settings
@@ -124,8 +124,7 @@ async def _check_archive(archive: str, request: DateRequested) -> None:
     instrument = request.instrument_mode.split("_", 1)[0]
     last = request.night_to or request.night
     try:
-        settings = ArchiveClientSettings(url=archive, max_attempts=2, timeout_seconds=10)
-        async with open_archive(settings, listing_only=True) as client:
+        async with open_listing(ArchiveClientSettings(url=archive, max_attempts=2, timeout_seconds=10)) as client:
             listing = await client.list_raw(instrument, request.night, last if last != request.night else None)
     except TransientError as error:
         raise ConfigError(f"the archive {archive} cannot be reached: {error}") from None

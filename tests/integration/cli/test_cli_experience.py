@@ -162,12 +162,12 @@ def test_reading_commands_load_no_orm_or_asyncio(tmp_path: Path, args: tuple[str
 
 
 def test_abs_on_a_folder_starts_no_server_and_reads_no_fits(tmp_path: Path) -> None:
-    """The folder's archive app answers through httpx's ASGI transport, and listings come from its
-    header index: no uvicorn, and astropy, numpy and sqlglot only where a file or query is read."""
+    """The folder's stores are read directly and listings come from their header index: no web
+    framework or HTTP client, and astropy, numpy and sqlglot only where a file or query is read."""
     (tmp_path / "archive").mkdir()
     args = ("abs", "UVES_ECHELLE", "2015-02-23", "--archive", "archive")
     loaded = {name.split(".")[0] for name in modules_loaded(*args, cwd=tmp_path)}
-    assert not loaded & {"uvicorn", "astropy", "numpy", "sqlglot"}, sorted(loaded)
+    assert not loaded & {"fastapi", "httpx", "uvicorn", "astropy", "numpy", "sqlglot"}, sorted(loaded)
 
 
 def test_every_command_module_is_named_like_a_command_it_registers() -> None:

@@ -1,4 +1,4 @@
-"""`--archive URL_OR_DIR`: a folder is served on a local port, or answers in-process to a caller that only
+"""`--archive URL_OR_DIR`: a folder is served on a local port, or read directly by a caller that only
 lists; `phoenix archive serve` from the command line."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from shared.errors import ConfigError, DataError
-from shared.rawarchive.client import IN_PROCESS_URL, open_archive
+from shared.rawarchive.client import open_archive
+from shared.rawarchive.listing import open_listing
 from shared.rawarchive.settings import ArchiveClientSettings
 from tests.integration.rawarchive.conftest import BIAS, NIGHT
 from tests.unit.rawarchive.synthetic import write_master
@@ -21,15 +22,17 @@ from tests.unit.rawarchive.synthetic import write_master
 STARTUP_SECONDS = 30.0
 
 
-async def test_a_folder_answers_a_listing_caller_in_process(archive_root: Path, tmp_path: Path) -> None:
+async def test_a_listing_caller_reads_a_folder_as_the_archive_app_answers(archive_root: Path) -> None:
     threads = threading.active_count()
-    async with open_archive(ArchiveClientSettings(url=str(archive_root)), listing_only=True) as client:
-        assert client.base_url == IN_PROCESS_URL  # the app answers through httpx's ASGI transport: no socket
-        assert threading.active_count() == threads  # and no server thread
-        listing = await client.list_raw("UVES", NIGHT)
-        await client.download(next(info for info in listing if info.arcfile == BIAS), tmp_path / "got.fits")
-
-    assert len(listing) == 5 and (tmp_path / "got.fits").is_file()
+    async with open_listing(ArchiveClientSettings(url=str(archive_root))) as listing:
+        assert listing.base_url == str(archive_root)
+        assert threading.active_count() == threads  # no server thread
+        raw = await listing.list_raw("UVES", NIGHT)
+        calib = await listing.list_calib("UVES")
+    async with open_archive(ArchiveClientSettings(url=str(archive_root))) as client:
+        assert raw == await client.list_raw("UVES", NIGHT)
+        assert calib == await client.list_calib("UVES")
+    assert len(raw) == 5
 
 
 async def test_a_folder_is_served_on_a_local_port_for_downloads_and_uploads(archive_root: Path, tmp_path: Path) -> None:
@@ -54,6 +57,9 @@ async def test_a_url_is_used_as_it_is(archive_url: str) -> None:
     async with open_archive(ArchiveClientSettings(url=archive_url)) as client:
         assert client.base_url == archive_url
         assert len(await client.list_raw("UVES", NIGHT)) == 5
+    async with open_listing(ArchiveClientSettings(url=archive_url)) as listing:
+        assert listing.base_url == archive_url
+        assert len(await listing.list_raw("UVES", NIGHT)) == 5
 
 
 async def test_neither_url_nor_folder_is_a_config_error(tmp_path: Path) -> None:
