@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -39,10 +41,22 @@ def socket_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"http://{host}:{port}"
 
 
-def make_server(app: FastAPI, *, access_log: bool) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """A uvicorn server that remembers the signals that stopped it."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.stopped_by: list[int] = []
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.stopped_by.append(sig)
+        super().handle_exit(sig, frame)
+
+
+def make_server(app: FastAPI, *, access_log: bool) -> _Server:
     # log_config=None keeps phoenix's logging set-up instead of uvicorn's own handlers
     config = uvicorn.Config(app, log_config=None, access_log=access_log, timeout_graceful_shutdown=2)
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 async def serve_until_stopped(app: FastAPI, sock: socket.socket, announce: Callable[[str], None]) -> None:
@@ -58,6 +72,10 @@ async def serve_until_stopped(app: FastAPI, sock: socket.socket, announce: Calla
         raise ConfigError(f"archive server did not start within {_START_TIMEOUT_SECONDS:.0f} s")
     announce(socket_url(sock))
     await serving
+    # uvicorn re-raises the signal after its graceful stop, but whether asyncio turns that into
+    # KeyboardInterrupt depends on where the loop is; Ctrl-C must always exit like one (130).
+    if signal.SIGINT in server.stopped_by:
+        raise KeyboardInterrupt
 
 
 @asynccontextmanager
