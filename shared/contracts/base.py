@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar, Self
+from typing import ClassVar, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -18,10 +18,11 @@ class Model(BaseModel):
 
 
 class Event(Model):
-    """Base of every topic's event. `topic` and `schema_version` are fixed per subclass."""
+    """Base of every topic's event. `topic` is fixed per subclass; every topic is at version 1 of
+    its schema, and a topic whose schema breaks declares its next `schema_version` itself."""
 
     topic: ClassVar[str]
-    schema_version: int = Field(description="Version of this topic's schema.", examples=[1])
+    schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     event_id: uuid.UUID = Field(
         default_factory=uuid.uuid4,
         description="Unique id of this event; derived from its cause, so a redelivered input "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import Field
 
@@ -19,7 +18,6 @@ class Decision(StrEnum):
 
 class Certified(AbEvent):
     topic = "certified"
-    schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     ab: AssociationBlock = Field(description="The AB decided on.")
     decision: Decision = Field(description="CERTIFIED, REJECTED or REVIEW (held for a person).", examples=["CERTIFIED"])
     policy: str = Field(default="", description="Certification policy that decided.", examples=["NONZERO"])

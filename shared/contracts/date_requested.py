@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import Field, model_validator
 
@@ -13,7 +13,6 @@ from shared.contracts.base import Event
 
 class DateRequested(Event):
     topic = "date-requested"
-    schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     instrument_mode: str = Field(
         pattern="^[A-Z][A-Z0-9_]*$",
         description="Instrument mode whose rules apply.",

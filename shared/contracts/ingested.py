@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from shared.contracts.ab import AbEvent, AssociationBlock
@@ -12,7 +10,6 @@ from shared.lifecycle import FinalState
 
 class Ingested(AbEvent):
     topic = "ingested"
-    schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     ab: AssociationBlock = Field(description="The AB that reached its final state.")
     state: FinalState = Field(description="Final state of the AB.", examples=["INGESTED"])
     reason: str = Field(default="", description="Why it ended in that state.", examples=[""])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import Field
 
@@ -45,7 +44,6 @@ class Product(Model):
 
 class ProductsReady(AbEvent):
     topic = "products-ready"
-    schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     ab: AssociationBlock = Field(description="The AB that was processed.")
     status: ProcessStatus = Field(description="PROCESS_STATUS.", examples=["SUCCESSFUL"])
     reason: str = Field(default="", description="Why the AB failed; empty when successful.", examples=[""])

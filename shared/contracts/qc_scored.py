@@ -40,7 +40,6 @@ class QcScore(Model):
 
 class QcScored(AbEvent):
     topic = "qc-scored"
-    schema_version: Literal[1] = Field(default=1, description="Version of this topic's schema.", examples=[1])
     ab: AssociationBlock = Field(description="The AB whose products were scored.")
     status: ProcessStatus = Field(description="PROCESS_STATUS carried from processing.", examples=["SUCCESSFUL"])
     reason: str = Field(default="", description="Why processing failed, if it did.", examples=[""])
