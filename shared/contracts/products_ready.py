@@ -42,12 +42,17 @@ class Product(Model):
     )
 
 
-class ProductsReady(AbEvent):
+class ProcessingOutcome(AbEvent):
+    """What running an AB's recipe gave: `products-ready` says it, `qc-scored` passes it on."""
+
+    status: ProcessStatus = Field(description="PROCESS_STATUS of the recipe run.", examples=["SUCCESSFUL"])
+    reason: str = Field(default="", description="Why processing failed; empty when it succeeded.", examples=[""])
+    products: list[Product] = Field(default_factory=list, description="The AB's products, by PRO.CATG.")
+
+
+class ProductsReady(ProcessingOutcome):
     topic = "products-ready"
     ab: AssociationBlock = Field(description="The AB that was processed.")
-    status: ProcessStatus = Field(description="PROCESS_STATUS.", examples=["SUCCESSFUL"])
-    reason: str = Field(default="", description="Why the AB failed; empty when successful.", examples=[""])
-    products: list[Product] = Field(default_factory=list, description="Products, by PRO.CATG.")
     log: StagedFile | None = Field(default=None, description="The recipe's processing log.")
     job_key: str = Field(
         default="",

@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.ab import AbEvent, AssociationBlock, StagedFile
+from shared.contracts.ab import AssociationBlock, StagedFile
 from shared.contracts.base import Model
-from shared.contracts.products_ready import ProcessStatus, Product
+from shared.contracts.products_ready import ProcessingOutcome
 
 
 class QcScore(Model):
@@ -38,11 +38,8 @@ class QcScore(Model):
     )
 
 
-class QcScored(AbEvent):
+class QcScored(ProcessingOutcome):
     topic = "qc-scored"
     ab: AssociationBlock = Field(description="The AB whose products were scored.")
-    status: ProcessStatus = Field(description="PROCESS_STATUS carried from processing.", examples=["SUCCESSFUL"])
-    reason: str = Field(default="", description="Why processing failed, if it did.", examples=[""])
-    products: list[Product] = Field(default_factory=list, description="The scored products.")
     scores: list[QcScore] = Field(default_factory=list, description="Every QC parameter and its score.")
     report: StagedFile | None = Field(default=None, description="The QC report plot (PNG).")
