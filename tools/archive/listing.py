@@ -10,19 +10,22 @@ from pathlib import Path
 
 from shared.rawarchive.models import CalibInfo, RawFileInfo
 from tools.archive.settings import ArchiveServerSettings
-from tools.archive.store import CalibStore, RawStore
+from tools.archive.store import night_range, stores
 
 
 class FolderListing:
     def __init__(self, root: Path) -> None:
         settings = ArchiveServerSettings(root=root)
-        self._raw = RawStore(root)
-        self._calib = CalibStore(root, settings.calib_setting_keys, settings.night_start_hour_utc)
+        self._raw, self._calib = stores(settings)
+        self._max_nights = settings.max_nights_per_listing
         self.base_url = str(root)
 
     async def list_raw(self, instrument: str, night: date | str, night_to: date | str | None = None) -> list[RawFileInfo]:
-        first = date.fromisoformat(str(night))
-        last = date.fromisoformat(str(night_to)) if night_to is not None else first
+        first, last = night_range(
+            date.fromisoformat(str(night)),
+            date.fromisoformat(str(night_to)) if night_to is not None else None,
+            self._max_nights,
+        )
         return await asyncio.to_thread(self._raw.list_nights, instrument, first, last)
 
     async def list_calib(self, instrument: str, pro_catg: str | None = None, include_retired: bool = False) -> list[CalibInfo]:

@@ -25,7 +25,7 @@ from shared.rawarchive.http import StreamTooLarge, save_stream
 from shared.rawarchive.models import CHECKSUM_HEADER, ApiError, CalibInfo, RawFileInfo
 from tools.archive.eso_api import eso_router
 from tools.archive.settings import ArchiveServerSettings
-from tools.archive.store import INSTRUMENT_PATTERN, CalibStore, Conflict, InvalidUpload, NotFound, RawStore
+from tools.archive.store import INSTRUMENT_PATTERN, Conflict, InvalidRange, InvalidUpload, NotFound, night_range, stores
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,7 @@ _NOT_FOUND = {404: {"model": ApiError, "description": "no such file"}}
 
 
 def create_app(settings: ArchiveServerSettings) -> FastAPI:
-    raw = RawStore(settings.root)
-    calib = CalibStore(settings.root, settings.calib_setting_keys, settings.night_start_hour_utc)
+    raw, calib = stores(settings)
     require_token = _bearer_token_check(settings.token)
     app = FastAPI(
         title="phoenix raw-data archive",
@@ -70,12 +69,7 @@ def create_app(settings: ArchiveServerSettings) -> FastAPI:
         night: Annotated[Night, Query(description="night, YYYY-MM-DD")],
         night_to: Annotated[Night | None, Query(description="last night of a range, inclusive")] = None,
     ) -> list[RawFileInfo]:
-        last = night_to or night
-        if last < night:
-            raise HTTPException(422, "night_to is before night")
-        if (last - night).days >= settings.max_nights_per_listing:
-            raise HTTPException(422, f"at most {settings.max_nights_per_listing} nights per listing")
-        return raw.list_nights(instrument, night, last)
+        return raw.list_nights(instrument, *night_range(night, night_to, settings.max_nights_per_listing))
 
     @app.get("/api/raw/{arcfile}", tags=["raw"], response_class=FileResponse, responses=_NOT_FOUND)
     def download_raw(arcfile: str) -> FileResponse:
@@ -172,7 +166,7 @@ def _bearer_token_check(token: SecretStr | None) -> Callable[..., None]:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    for error_class, status in ((NotFound, 404), (InvalidUpload, 400), (Conflict, 409)):
+    for error_class, status in ((NotFound, 404), (InvalidUpload, 400), (Conflict, 409), (InvalidRange, 422)):
         app.add_exception_handler(error_class, _json_error(status))
 
 

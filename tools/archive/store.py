@@ -27,6 +27,7 @@ from shared.errors import DataError
 from shared.fileio import fsync_directory, write_atomically
 from shared.rawarchive.fitsmeta import compute_checksums, read_fits_metadata
 from shared.rawarchive.models import CalibInfo, Header, RawFileInfo
+from tools.archive.settings import ArchiveServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ class Conflict(DataError):
 
 class InvalidUpload(DataError):
     """An upload that is not a registrable master calibration."""
+
+
+class InvalidRange(DataError):
+    """A listing's night range that runs backwards or is longer than the archive serves."""
 
 
 def is_safe_file_name(name: str) -> bool:
@@ -79,6 +84,16 @@ def night_of_mjd(mjd: float, night_start_hour_utc: float) -> date:
 
 def nights_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def night_range(night: date, night_to: date | None, max_nights: int) -> tuple[date, date]:
+    """The first and last night of a listing (`night_to` None: the one night), or `InvalidRange`."""
+    last = night_to or night
+    if last < night:
+        raise InvalidRange(f"night_to {last} is before night {night}")
+    if (last - night).days >= max_nights:
+        raise InvalidRange(f"{night} to {last} is {(last - night).days + 1} nights: at most {max_nights} per listing")
+    return night, last
 
 
 # ---------------------------------------------------------------- raw frames
@@ -440,6 +455,13 @@ class CalibStore:
                 yield
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def stores(settings: ArchiveServerSettings) -> tuple[RawStore, CalibStore]:
+    """The raw-frame and calibration stores of the archive folder `settings.root`."""
+    raw = RawStore(settings.root)
+    calib = CalibStore(settings.root, settings.calib_setting_keys, settings.night_start_hour_utc)
+    return raw, calib
 
 
 def _load_registry(path: Path) -> CalibRegistry:

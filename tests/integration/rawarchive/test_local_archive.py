@@ -16,7 +16,7 @@ from shared.errors import ConfigError, DataError
 from shared.rawarchive.client import open_archive
 from shared.rawarchive.listing import open_listing
 from shared.rawarchive.settings import ArchiveClientSettings
-from tests.integration.rawarchive.conftest import BIAS, NIGHT
+from tests.integration.rawarchive.conftest import BIAS, NEXT_NIGHT, NIGHT
 from tests.unit.rawarchive.synthetic import write_master
 
 STARTUP_SECONDS = 30.0
@@ -33,6 +33,22 @@ async def test_a_listing_caller_reads_a_folder_as_the_archive_app_answers(archiv
         assert raw == await client.list_raw("UVES", NIGHT)
         assert calib == await client.list_calib("UVES")
     assert len(raw) == 5
+
+
+@pytest.mark.parametrize(
+    ("night", "night_to", "reason"),
+    [(NEXT_NIGHT, NIGHT, f"night_to {NIGHT} is before night {NEXT_NIGHT}"),
+     ("2020-01-01", "2024-01-01", "2020-01-01 to 2024-01-01 is 1462 nights: at most 366 per listing")],
+)
+async def test_a_listing_caller_refuses_a_night_range_as_the_archive_app_does(
+    archive_root: Path, night: str, night_to: str, reason: str
+) -> None:
+    async with open_listing(ArchiveClientSettings(url=str(archive_root))) as listing:
+        with pytest.raises(DataError, match=f"^{reason}$"):
+            await listing.list_raw("UVES", night, night_to)
+    async with open_archive(ArchiveClientSettings(url=str(archive_root))) as client:
+        with pytest.raises(DataError, match=f"HTTP 422: {reason}$"):
+            await client.list_raw("UVES", night, night_to)
 
 
 async def test_a_folder_is_served_on_a_local_port_for_downloads_and_uploads(archive_root: Path, tmp_path: Path) -> None:
