@@ -1,4 +1,5 @@
-"""What the integration tests share: the small night reduced once by the real UVES recipe cascade."""
+"""What the integration tests share: the small night reduced once by the real UVES recipe cascade,
+and the request counts of the misbehaving archives the fault tests serve."""
 
 from __future__ import annotations
 
@@ -19,3 +20,9 @@ def small_night_reductions(small_night_raw: Path, tmp_path_factory: pytest.TempP
     workroot = tmp_path_factory.mktemp("small-night-cascade")
     reference = write_line_refer_table(workroot / "line_refer_table.fits")
     return {arm: run_cascade(small_night_raw, arm, reference, workroot) for arm in ARMS}
+
+
+@pytest.fixture
+def counts() -> dict[str, int]:
+    """Requests a test's misbehaving server answered, per key it chooses (a file, an endpoint)."""
+    return {}

@@ -18,6 +18,7 @@ from shared.errors import TransientError
 from shared.rawarchive.client import RawArchiveClient
 from shared.rawarchive.models import RawFileInfo
 from shared.serving import serve_in_background
+from tests.support.rawarchive import quick_retry_client
 from tests.support.storage import folder_store, stored_path
 
 CONTENT = bytes(range(256)) * 40
@@ -25,14 +26,14 @@ SHA256 = hashlib.sha256(CONTENT).hexdigest()
 FLAKY, SLOW, CORRUPT = (f"UVES.2024-03-01T2{n}:00:00.000.fits" for n in (1, 2, 3))
 
 
-def _fault_app(requests: dict[str, int]) -> FastAPI:
+def _fault_app(counts: dict[str, int]) -> FastAPI:
     app = FastAPI()
 
     @app.get("/api/raw/{arcfile}")
     async def download(arcfile: str) -> Response:
-        requests[arcfile] = requests.get(arcfile, 0) + 1
+        counts[arcfile] = counts.get(arcfile, 0) + 1
         body = CONTENT
-        if arcfile == FLAKY and requests[arcfile] <= 2:
+        if arcfile == FLAKY and counts[arcfile] <= 2:
             return Response("overloaded", status_code=503)
         if arcfile == SLOW:
             await asyncio.sleep(0.3)
@@ -46,16 +47,9 @@ def _fault_app(requests: dict[str, int]) -> FastAPI:
 
 
 @pytest.fixture
-def requests() -> dict[str, int]:
-    return {}
-
-
-@pytest.fixture
-async def client(requests: dict[str, int]) -> AsyncIterator[RawArchiveClient]:
-    async with serve_in_background(_fault_app(requests)) as url:
-        async with RawArchiveClient(url, timeout_seconds=5, max_attempts=3, backoff_seconds=0.01,
-                                    backoff_max_seconds=0.05) as archive:
-            yield archive
+async def client(counts: dict[str, int]) -> AsyncIterator[RawArchiveClient]:
+    async with serve_in_background(_fault_app(counts)) as url, quick_retry_client(url) as archive:
+        yield archive
 
 
 def _listing(*arcfiles: str) -> dict[str, RawFileInfo]:
@@ -76,18 +70,18 @@ def _block(*arcfiles: str) -> AssociationBlock:
 
 
 async def test_server_errors_and_slow_answers_are_ridden_out(
-    client: RawArchiveClient, requests: dict[str, int], tmp_path: Path
+    client: RawArchiveClient, counts: dict[str, int], tmp_path: Path
 ) -> None:
     store = folder_store(tmp_path / "store")
     staged = await stage_block(_block(FLAKY, SLOW), ArchiveStager(client, store), _listing(FLAKY, SLOW), [])
 
-    assert requests == {FLAKY: 3, SLOW: 1}
+    assert counts == {FLAKY: 3, SLOW: 1}
     for raw in staged.raw_files:
         assert raw.staged is not None and stored_path(store, raw.staged).read_bytes() == CONTENT
 
 
 async def test_a_corrupted_byte_is_retried_then_reported_and_never_staged(
-    client: RawArchiveClient, requests: dict[str, int], tmp_path: Path
+    client: RawArchiveClient, counts: dict[str, int], tmp_path: Path
 ) -> None:
     store_root = tmp_path / "store"
     work = tmp_path / "work"
@@ -97,6 +91,6 @@ async def test_a_corrupted_byte_is_retried_then_reported_and_never_staged(
     with pytest.raises(TransientError, match=f"{CORRUPT}.*SHA-256 mismatch"):
         await stage_block(_block(CORRUPT), stager, _listing(CORRUPT), [])
 
-    assert requests[CORRUPT] == 3
+    assert counts[CORRUPT] == 3
     assert [p for p in store_root.rglob("*") if p.is_file()] == []
     assert list(work.iterdir()) == []

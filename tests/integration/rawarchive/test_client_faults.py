@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI, Response
 
 from shared.errors import TransientError
-from shared.rawarchive.client import RawArchiveClient
 from shared.serving import serve_in_background
+from tests.support.rawarchive import quick_retry_client
 
 ARCFILE = "UVES.2024-03-01T21:00:00.000.fits"
 CONTENT = bytes(range(256)) * 40
@@ -57,29 +57,19 @@ def _fault_app(counts: dict[str, int]) -> FastAPI:
 
 
 @pytest.fixture
-def counts() -> dict[str, int]:
-    return {}
-
-
-@pytest.fixture
 async def faulty_url(counts: dict[str, int]) -> AsyncIterator[str]:
     async with serve_in_background(_fault_app(counts)) as url:
         yield url
 
 
-def _client(url: str, **options: float) -> RawArchiveClient:
-    settings = {"timeout_seconds": 5.0, "max_attempts": 3, "backoff_seconds": 0.01, "backoff_max_seconds": 0.05}
-    return RawArchiveClient(url, **(settings | options))
-
-
 async def test_server_errors_are_retried_until_success(faulty_url: str, counts: dict[str, int]) -> None:
-    async with _client(faulty_url) as client:
+    async with quick_retry_client(faulty_url) as client:
         assert await client.list_raw("UVES", "2024-03-01") == []
     assert counts["listing"] == 3
 
 
 async def test_persistent_server_errors_become_transient_errors(faulty_url: str, counts: dict[str, int]) -> None:
-    async with _client(faulty_url, max_attempts=2) as client:
+    async with quick_retry_client(faulty_url, max_attempts=2) as client:
         with pytest.raises(TransientError, match=r"GET http://127\.0\.0\.1:\d+/api/raw.*2 attempts.*HTTP 500"):
             await client.list_raw("UVES", "2024-03-01")
     assert counts["listing"] == 2
@@ -87,7 +77,7 @@ async def test_persistent_server_errors_become_transient_errors(faulty_url: str,
 
 async def test_a_hanging_server_times_out(faulty_url: str, counts: dict[str, int]) -> None:
     started = time.monotonic()
-    async with _client(faulty_url, timeout_seconds=0.3, max_attempts=2) as client:
+    async with quick_retry_client(faulty_url, timeout_seconds=0.3, max_attempts=2) as client:
         with pytest.raises(TransientError, match="ReadTimeout"):
             await client.list_calib("UVES")
     assert time.monotonic() - started < HANG_SECONDS
@@ -98,7 +88,7 @@ async def test_a_corrupted_download_is_retried_then_fails_leaving_nothing(
     faulty_url: str, counts: dict[str, int], tmp_path: Path
 ) -> None:
     destination = tmp_path / "staged" / ARCFILE
-    async with _client(faulty_url) as client:
+    async with quick_retry_client(faulty_url) as client:
         with pytest.raises(TransientError, match="SHA-256 mismatch"):
             await client.download(ARCFILE, destination)
 
@@ -110,13 +100,13 @@ async def test_a_refused_connection_is_retried_then_transient(tmp_path: Path) ->
     with socket.socket() as reserved:  # bound but never listening: connections are refused
         reserved.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{reserved.getsockname()[1]}"
-        async with _client(url, max_attempts=2) as client:
+        async with quick_retry_client(url, max_attempts=2) as client:
             with pytest.raises(TransientError, match="ConnectError"):
                 await client.list_raw("UVES", "2024-03-01")
 
 
 async def test_concurrency_is_bounded(faulty_url: str, counts: dict[str, int]) -> None:
-    async with _client(faulty_url, max_concurrency=2) as client:
+    async with quick_retry_client(faulty_url, max_concurrency=2) as client:
         results = await asyncio.gather(*(client.list_calib("UVES", pro_catg="SLOW") for _ in range(6)))
 
     assert results == [[]] * 6
