@@ -25,14 +25,13 @@ import numpy as np
 from tools.simulator.geometry import real_format
 from tools.simulator.instrument import Arm, Setting, parse_setting
 from tools.simulator.realarcs import real_arcs, real_lines
-from tools.simulator.thar import LineList, thar_lines
+from tools.simulator.thar import MATCH_ANGSTROM, LineList, nearest_lines, thar_lines
 
 # Real peaks near a blaze zero are mostly noise in the blaze, not in the lamp.
 MIN_EFFICIENCY = 0.1
 # An unidentified line inside a real arc's range was too faint (or too blended) to be identified
 # there: it is given at most this percentile of the identified fluxes (the lowest over the arm's arcs).
 UNIDENTIFIED_PERCENTILE = 1.0
-MATCH_ANGSTROM = 0.01
 SCATTER_SEED = 22
 # Another arc's fluxes are brought to this setting's scale only through at least this many shared lines.
 MIN_SHARED_LINES = 20
@@ -104,14 +103,6 @@ def _measured_fluxes(arm: Arm, wlen_nm: int) -> tuple[np.ndarray, np.ndarray, li
     return wave[order], flux[order], ranges
 
 
-def _nearest(wave: np.ndarray, catalogue: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the nearest catalogue entry to each wavelength, and the distance."""
-    index = np.clip(np.searchsorted(catalogue, wave), 1, catalogue.size - 1)
-    left = np.abs(catalogue[index - 1] - wave) < np.abs(catalogue[index] - wave)
-    index = np.where(left, index - 1, index)
-    return index, np.abs(catalogue[index] - wave)
-
-
 def lamp_lines(setting: Setting) -> LineList:
     """Every laboratory line with its flux for the setting (electrons per second per arcsec of slit, blaze 1, 1x1)."""
     return _lamp_lines(setting.arm, setting.wlen_nm)
@@ -121,7 +112,7 @@ def lamp_lines(setting: Setting) -> LineList:
 def _lamp_lines(arm: Arm, wlen_nm: int) -> LineList:
     lines = thar_lines()
     wave, flux, ranges = _measured_fluxes(arm, wlen_nm)
-    index, distance = _nearest(wave, lines.wave_air)
+    index, distance = nearest_lines(wave, lines.wave_air)
     matched = distance < MATCH_ANGSTROM
     amplitude = np.clip(lines.amplitude[index[matched]], 1.0, None)
     slope, intercept = np.polyfit(np.log10(amplitude), np.log10(flux[matched]), 1)

@@ -26,6 +26,7 @@ THAR_AIR_LIST = DATA_DIR / "thar_lines_air.txt"
 # ESO's pipeline identified on real arcs (tests/integration/simulator/test_arcs_match_real.py).
 REFERENCE_MIN_AMPLITUDE = 2.0
 MATCH_ANGSTROM = 0.01
+"""A measured line and a laboratory line closer than this (Å) are the same line."""
 # A reference line needs this much clear space (Å) to its nearest neighbour of comparable
 # brightness, otherwise blends pull the centroid (0.1 Å is 3σ of a 1.0" line in the blue).
 REFERENCE_ISOLATION_ANGSTROM = 0.1
@@ -85,11 +86,18 @@ def reference_lines() -> LineList:
     return LineList(lines.wave_air[keep], lines.amplitude[keep])
 
 
+def nearest_lines(wave: np.ndarray, catalogue: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each wavelength, the index of the nearest entry of the sorted `catalogue` and the distance to it."""
+    index = np.clip(np.searchsorted(catalogue, wave), 1, catalogue.size - 1)
+    left = np.abs(catalogue[index - 1] - wave) < np.abs(catalogue[index] - wave)
+    index = np.where(left, index - 1, index)
+    return index, np.abs(catalogue[index] - wave)
+
+
 def unseen_in_real_arcs(wave: np.ndarray) -> np.ndarray:
     """True where a real arc covered the wavelength but its reduction did not identify a line there."""
     identified = np.unique(np.concatenate([real_lines(*key).wave for key in real_settings()]))
-    index = np.clip(np.searchsorted(identified, wave), 1, identified.size - 1)
-    distance = np.minimum(np.abs(identified[index] - wave), np.abs(identified[index - 1] - wave))
+    _, distance = nearest_lines(wave, identified)
     covered = np.zeros(wave.size, dtype=bool)
     for key in real_settings():
         real = real_lines(*key).wave

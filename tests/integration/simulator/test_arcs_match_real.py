@@ -20,7 +20,7 @@ from tools.simulator.detector import rotated_shape
 from tools.simulator.geometry import instrument_format, line_sigma_px, with_slit
 from tools.simulator.instrument import parse_setting
 from tools.simulator.realarcs import real_arcs, real_lines, real_settings
-from tools.simulator.thar import reference_lines
+from tools.simulator.thar import MATCH_ANGSTROM, nearest_lines, reference_lines
 
 pytestmark = pytest.mark.esorex
 
@@ -96,9 +96,8 @@ def test_simulated_lines_sit_where_the_real_instrument_puts_them(setting_name, c
 def test_reference_table_holds_most_real_identified_lines(setting_name, chip):
     real = np.unique(real_lines(setting_name, chip).wave)
     reference = reference_lines().wave_air
-    index = np.clip(np.searchsorted(reference, real), 1, reference.size - 1)
-    distance = np.minimum(np.abs(reference[index] - real), np.abs(reference[index - 1] - real))
-    coverage = float(np.mean(distance < 0.01))
+    _, distance = nearest_lines(real, reference)
+    coverage = float(np.mean(distance < MATCH_ANGSTROM))
     print(f"{setting_name} {chip}: {coverage:.1%} of {real.size} real identified lines in the reference table")
     assert coverage >= MIN_REFERENCE_COVERAGE
 
