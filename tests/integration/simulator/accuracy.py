@@ -1,4 +1,4 @@
-"""Radial velocity of every science product of a simulated night against its truth, one setting at a time.
+"""Radial velocity and S/N of every science product of a simulated night against its truth, one setting at a time.
 
     python -m tests.integration.simulator.accuracy --night 2024-09-14 --seed 9191 \\
         --settings blue390,blue437,red580,red860 --targets 3 [--exptime 10800] --work /tmp/accuracy
@@ -7,7 +7,8 @@ Each setting is simulated as a `small` night of its own (skipped when `WORK/<set
 holds it), reduced by the real recipe cascade (`chain.py`, esorex's default parameters), every
 science frame by its own `uves_obs_scired`; the merged spectra are measured by `measure.py`.
 Prints, per chip, the wavelength solution's zero point against the simulated geometry (at the
-arc lines), one row per product and the weighted mean, and writes the products to `WORK/rv.json`.
+arc lines), one row per product (ΔRV; continuum S/N measured from the scatter, median FLUX/ERR, and
+the photon-noise expectation of the truth file) and the weighted mean, and writes the rows to `WORK/rv.json`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ import numpy as np
 from astropy.io import fits
 
 from tests.integration.simulator.chain import RecipeRun, classify, run_cascade, run_science
-from tests.integration.simulator.measure import SCIENCE_RESOLVING_POWER, SPEED_OF_LIGHT_KMS, measure_rv, read_merged
+from tests.integration.simulator.measure import (
+    SCIENCE_RESOLVING_POWER,
+    SPEED_OF_LIGHT_KMS,
+    measure_rv,
+    measure_snr,
+    read_merged,
+)
 from tools.simulator.geometry import night_format
 from tools.simulator.instrument import parse_setting
 from tools.simulator.model import OrderModel
@@ -42,6 +49,13 @@ class ProductRv:
     error_ms: float
     lines: int
     reduced_chi2: float
+    snr: float
+    flux_over_error: float
+    expected_snr: float
+
+    @property
+    def snr_deficit_percent(self) -> float:
+        return 100.0 * (self.snr / self.expected_snr - 1.0)
 
 
 def measure_setting(setting: str, night: date, seed: int, targets: int, binning: str, exptime_s: float,
@@ -72,8 +86,11 @@ def _product_rows(setting: str, arm: str, run: RecipeRun) -> list[ProductRv]:
     for chip in CHIPS[arm]:
         spectrum = read_merged(run.product(f"MERGED_SCI_POINT_{chip}"), run.product(f"ERRORBAR_SCI_POINT_{chip}"))
         rv = measure_rv(spectrum, truth["lines_rest_air_angstrom"], truth["rv_kms"], SCIENCE_RESOLVING_POWER)
+        snr, flux_over_error = measure_snr(spectrum, truth["lines_rest_air_angstrom"], truth["rv_kms"],
+                                           SCIENCE_RESOLVING_POWER, truth["masked_ranges_angstrom"])
         rows.append(ProductRv(setting, chip, truth["object"], round((rv.rv_kms - truth["rv_kms"]) * 1000.0, 1),
-                              round(rv.error_kms * 1000.0, 1), rv.used, round(rv.reduced_chi2, 2)))
+                              round(rv.error_kms * 1000.0, 1), rv.used, round(rv.reduced_chi2, 2), round(snr, 1),
+                              round(flux_over_error, 1), round(truth["expected_continuum_snr"][chip.lower()], 1)))
     return rows
 
 
@@ -120,7 +137,8 @@ def main(argv: list[str] | None = None) -> None:
         found = measure_setting(setting, args.night, args.seed, args.targets, args.binning, args.exptime, args.work)
         for row in found:
             print(f"{row.setting} {row.chip} {row.star}: ΔRV {row.delta_rv_ms:+.1f} ± {row.error_ms:.1f} m/s "
-                  f"({row.lines} lines, χ²/ν {row.reduced_chi2})", flush=True)
+                  f"({row.lines} lines, χ²/ν {row.reduced_chi2}); S/N {row.snr} (FLUX/ERR {row.flux_over_error}) against "
+                  f"{row.expected_snr} expected: {row.snr_deficit_percent:+.1f} %", flush=True)
         for chip in sorted({row.chip for row in found}):
             mean, error = weighted_mean([row for row in found if row.chip == chip])
             print(f"{setting} {chip}: weighted mean ΔRV {mean:+.1f} ± {error:.1f} m/s", flush=True)
