@@ -15,8 +15,8 @@ import sys
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from shared.cli_arguments import add_request
-from shared.errors import ConfigError, DataError, TransientError
+from shared.cli_arguments import add_request, check_night_range
+from shared.errors import DataError, TransientError
 
 if TYPE_CHECKING:
     from services.fetcher.association import Associated
@@ -33,13 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_request(parser)
     parser.add_argument("--archive", required=True, help="raw-archive URL, or an archive folder to serve in-process")
     parser.add_argument("--json", action="store_true", help="print a JSON list of ABs")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_night_range(args.parser, args.night, args.night_to, "--to")
     first, last = args.night, args.night_to or args.night
-    if last < first:
-        raise ConfigError(f"--to {last} is before the night {first}")
     try:
         frames, result = asyncio.run(_associate_nights(args, first, last))
     except (DataError, TransientError) as error:
