@@ -258,8 +258,21 @@ class ServiceRunner:
             raise self._fatal
 
     async def _consume(self) -> None:
+        """Consume until a stop is requested, the loop being one task that a stop cancels: with
+        the broker gone, aiokafka's commit and position wait for a group coordinator forever.
+        What a cancelled step leaves uncommitted is redelivered."""
+        consuming = asyncio.create_task(self._consume_until_stopped())
+        stop = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({consuming, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await _cancel({consuming, stop})
+        if not consuming.cancelled():
+            consuming.result()
+
+    async def _consume_until_stopped(self) -> None:
         while not self._stopping.is_set():
-            await self._unless_stopping(self._consume_once())
+            await self._consume_once()
 
     async def _consume_once(self) -> None:
         full = self._apply_backpressure()
@@ -273,16 +286,6 @@ class ServiceRunner:
                 self._start(partition, record)
         await self._commit()
         await self._update_lag()
-
-    async def _unless_stopping(self, step: Awaitable[None]) -> None:
-        """`step`, abandoned when a stop is requested: with the broker gone, aiokafka's commit and
-        position wait for a group coordinator forever. What it leaves uncommitted is redelivered."""
-        work = asyncio.ensure_future(step)
-        stop = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
-        await _cancel({stop} if work.done() else {stop, work})
-        if work.done() and not work.cancelled():
-            work.result()
 
     def _start(self, partition: TopicPartition, record: ConsumerRecord) -> None:
         offsets = self._offsets.setdefault(partition, PartitionOffsets())
