@@ -1,39 +1,31 @@
 """Quick-look PNG of an SDP spectrum: flux against wavelength with its error band, drawn as the
-envelope the figure's pixels can show (shared.plotting)."""
+envelope the image's pixels can show, on a Pillow chart (shared.plotting)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from services.processor.sdp import SdpColumns
-from shared.plotting import envelope, envelope_line
+from shared.plotting import Chart, Margins, envelope, envelope_line
 
-FIGURE_INCHES = (12.0, 4.0)
-DPI = 100
+SIZE = (1200, 400)
+MARGINS = Margins(left=84, right=12, bottom=52, top=32)
 PNG_OPTIONS = {"compress_level": 1}
 """zlib's fastest level: the PNG is a little larger and takes a fraction of the time to write."""
-MARGINS = {"left": 0.07, "right": 0.99, "bottom": 0.13, "top": 0.92}
+BAND = "#ffcc9e"
+"""matplotlib's tab:orange at 40 % over white: the ±1σ band."""
 
 
 def write_preview(columns: SdpColumns, title: str, flux_unit: str, path: Path) -> Path:
     """Flagged pixels are left out, and the line breaks across gaps (between chips, unfilled bins)."""
     wave, flux, low, high = plotted_arrays(columns)
-    # A bare Figure (no pyplot) renders with Agg and keeps no global state between calls; fixed
-    # margins instead of tight_layout, which draws the figure twice.
-    figure = Figure(figsize=FIGURE_INCHES, dpi=DPI)
-    figure.subplots_adjust(**MARGINS)
-    axes = figure.add_subplot()
-    axes.fill_between(*envelope(wave, low, high), color="tab:orange", alpha=0.4, linewidth=0, label="±1σ")
-    axes.plot(*envelope_line(wave, flux), color="black", linewidth=0.3, label="flux")
-    axes.set_xlabel("air wavelength [nm]")
-    axes.set_ylabel(f"flux [{flux_unit}]")
-    axes.set_title(title)
-    axes.set_ylim(*flux_limits(columns))
-    axes.legend(loc="upper right", fontsize="small")
-    figure.savefig(path, format="png", pil_kwargs=PNG_OPTIONS)
+    chart = Chart(SIZE, MARGINS, (float(np.nanmin(wave)), float(np.nanmax(wave))), flux_limits(columns))
+    bins = SIZE[0] - MARGINS.left - MARGINS.right
+    chart.band(*envelope(wave, low, high, bins=bins), colour=BAND, label="±1σ")
+    chart.line(*envelope_line(wave, flux, bins=bins), colour="black", label="flux")
+    chart.finish(title, "air wavelength [nm]", f"flux [{flux_unit}]").save(path, format="png", **PNG_OPTIONS)
     return path
 
 

@@ -1,26 +1,25 @@
 """The QC report of an AB: one PNG with the spectrum overview, S/N per order and the scored
-QC values as a traffic-light table. Drawn cheaply: the spectra are the processor's previews,
-the title and table Pillow text, only the S/N per order a (bare, Agg) matplotlib figure."""
+QC values as a traffic-light table. Drawn cheaply, with Pillow only: the spectra are the
+processor's previews, the S/N per order a chart of shared.plotting, the title and table text."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
-from matplotlib import font_manager
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from shared.contracts import AssociationBlock, QcScore
+from shared.plotting import Chart, Margins, font
 
 ORDER_SNR = re.compile(r"^QC\.ORD(\d+)\.OBJ\.SN$")
 COLOURS = {0: "#3a9d3a", 1: "#d23c3c", None: "#a0a0a0"}
+SERIES = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+"""One colour per product in the S/N per order panel (matplotlib's first six)."""
 SCORE_NAMES = {0: "OK", 1: "outlier", None: "unscored"}
 TABLE_ROWS = 22
 TABLE_WIDTHS = (28, 26, 14, 6, 60)
@@ -31,11 +30,11 @@ PNG_OPTIONS = {"compress_level": 1}
 
 @dataclass(frozen=True)
 class Layout:
-    """Sizes in the report: pixels, except the data panels' height (inches at `dpi`)."""
+    """Sizes in the report, in pixels."""
 
-    dpi: int = 90
     width: int = 990
-    panel_inches: float = 3.2
+    panel: int = 288
+    panel_margins: Margins = Margins(left=70, right=20, top=26, bottom=44)
     title: int = 66
     row: int = 14
     margin: int = 12
@@ -46,17 +45,16 @@ LAYOUT = Layout()
 
 
 def write_report(path: Path, ab: AssociationBlock, scores: Sequence[QcScore], previews: Sequence[Path] = ()) -> Path:
-    """Title and table are text drawn by Pillow (matplotlib renders text glyph by glyph, ten times
-    slower); the spectra are the processor's previews (PNG files) scaled to the report's width;
-    only the S/N per order is a matplotlib figure, with fixed margins (no tight_layout, which
-    draws a figure twice)."""
+    """The spectra are the processor's previews (PNG files) scaled to the report's width; the S/N
+    per order, title and table are drawn by Pillow (a matplotlib figure took a few hundred
+    milliseconds, mostly its tick and text machinery)."""
     orders = order_snr(scores)
     panels = [*(_scaled(preview) for preview in previews), *([_orders_image(orders)] if orders else [])]
     table = _table_image(key_scores(scores))
     report = Image.new("RGB", (LAYOUT.width, LAYOUT.title + sum(p.height for p in panels) + table.height), "white")
     draw = ImageDraw.Draw(report)
     draw.multiline_text((LAYOUT.width // 2, LAYOUT.margin), f"{ab.ab_id}\n{ab.raw_type} · {ab.recipe} · night {ab.night}\n{tally(scores)}",
-                        fill="black", font=_font(False), anchor="ma", align="center")
+                        fill="black", font=font(LAYOUT.font_points), anchor="ma", align="center")
     top = LAYOUT.title
     for panel in panels:
         report.paste(panel, (0, top))
@@ -73,12 +71,15 @@ def _scaled(preview: Path) -> Image.Image:
 
 
 def _orders_image(orders: Mapping[str, list[tuple[int, float]]]) -> Image.Image:
-    figure = Figure(figsize=(LAYOUT.width / LAYOUT.dpi, LAYOUT.panel_inches), dpi=LAYOUT.dpi)
-    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.5 / LAYOUT.panel_inches, top=1 - 0.3 / LAYOUT.panel_inches)
-    _orders_panel(figure.add_subplot(), orders)
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+    values = [value for points in orders.values() for _, value in points]
+    numbers = [order for points in orders.values() for order, _ in points]
+    low, high = min(0.0, *values), max(values)
+    chart = Chart((LAYOUT.width, LAYOUT.panel), LAYOUT.panel_margins, (min(numbers) - 0.5, max(numbers) + 0.5),
+                  (low, high + 0.08 * ((high - low) or 1.0)), points=9)
+    for (product, points), colour in zip(orders.items(), itertools.cycle(SERIES)):
+        chart.line(np.array([o for o, _ in points], dtype=float), np.array([v for _, v in points]), colour=colour,
+                   label=product, marker=2)
+    return chart.finish("S/N per order (QC.ORDi.OBJ.SN)", "extracted order", "S/N")
 
 
 def _table_image(scores: Sequence[QcScore]) -> Image.Image:
@@ -86,7 +87,7 @@ def _table_image(scores: Sequence[QcScore]) -> Image.Image:
     if not scores:
         image = Image.new("RGB", (LAYOUT.width, 3 * LAYOUT.row), "white")
         ImageDraw.Draw(image).text((LAYOUT.width // 2, LAYOUT.row), "no QC parameter has a threshold", fill="black",
-                                   font=_font(False), anchor="ma")
+                                   font=font(LAYOUT.font_points), anchor="ma")
         return image
     rows = [("product", "parameter", "value", "grade", "verdict")] + [(
         s.product, s.parameter, "" if s.value is None else f"{s.value:.4g} {s.unit}".strip(),
@@ -98,17 +99,11 @@ def _table_image(scores: Sequence[QcScore]) -> Image.Image:
     for row, cells in enumerate(rows):
         top = LAYOUT.margin + row * LAYOUT.row
         line = "  ".join(cell[:width].ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
-        draw.text((left, top), line, fill="black", font=_font(True))
+        draw.text((left, top), line, fill="black", font=font(LAYOUT.font_points, monospace=True))
         if row:
             draw.rectangle((left - 2 * LAYOUT.margin, top + 2, left - LAYOUT.margin, top + LAYOUT.row - 3),
                            fill=COLOURS[scores[row - 1].score])
     return image
-
-
-@cache
-def _font(monospace: bool) -> ImageFont.FreeTypeFont:
-    """matplotlib's own DejaVu fonts, so the report needs no system font."""
-    return ImageFont.truetype(font_manager.findfont("DejaVu Sans Mono" if monospace else "DejaVu Sans"), LAYOUT.font_points)
 
 
 def order_snr(scores: Sequence[QcScore]) -> dict[str, list[tuple[int, float]]]:
@@ -133,12 +128,3 @@ def key_scores(scores: Sequence[QcScore]) -> list[QcScore]:
     """Scored parameters and mandatory problems, outliers first."""
     shown = [s for s in scores if s.score is not None or s.grade is not None or "mandatory" in s.message]
     return sorted(shown, key=lambda s: ({1: 0, None: 1, 0: 2}[s.score], s.product, s.parameter))[:TABLE_ROWS]
-
-
-def _orders_panel(axes: Axes, orders: Mapping[str, list[tuple[int, float]]]) -> None:
-    for product, values in orders.items():
-        axes.plot([o for o, _ in values], [v for _, v in values], marker="o", ms=3, lw=1, label=product)
-    axes.set_xlabel("extracted order")
-    axes.set_ylabel("S/N")
-    axes.set_title("S/N per order (QC.ORDi.OBJ.SN)", fontsize=9)
-    axes.legend(fontsize=7, loc="lower right")

@@ -25,5 +25,5 @@ def test_the_report_shows_the_previews_the_orders_and_the_table(tmp_path):
     with Image.open(bare) as without, Image.open(full) as with_panels:
         assert without.width == with_panels.width == LAYOUT.width
         # the preview scaled to the report's width, then the S/N per order panel, then a longer table
-        assert with_panels.height > without.height + LAYOUT.width // 3 + LAYOUT.panel_inches * LAYOUT.dpi
+        assert with_panels.height > without.height + LAYOUT.width // 3 + LAYOUT.panel
         assert with_panels.getpixel((LAYOUT.width // 2, LAYOUT.title + 10)) == (0, 0, 128)
