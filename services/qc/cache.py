@@ -2,19 +2,23 @@
 
 Kept as small documents under `qc/` in the file store, so every QC replica on any host finds
 them. Measurements depend only on the products' content (and the raw frames for saturation), so they
-are kept by those checksums. Scores are always recomputed (statistical thresholds follow the
-history of certified values); the report is reused only when the scores are the same too.
+are kept by those checksums. Scores are kept by everything scoring reads: the measurements, the
+threshold set (its content, not just its version), the RAW_TYPE, the products and the certified
+history of statistically thresholded parameters, which is read afresh each time. The report is
+reused only when the scores are the same too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 
 from pydantic import TypeAdapter
 
 from services.qc.extraction import Measurement
+from services.qc.thresholds import ThresholdSet
 from shared import __version__
 from shared.contracts import ProductsReady, QcScore, StagedFile
 from shared.storage import FileStore
@@ -29,8 +33,14 @@ def measurement_key(event: ProductsReady, wanted_raw: set[str]) -> str:
     return _digest([event.ab.ab_id, products, raws, sorted(wanted_raw), __version__])
 
 
+def scores_key(measured: str, thresholds: ThresholdSet | None, raw_type: str, products: list[tuple[str, str]],
+               histories: Mapping[str, list[float]], no_set_reason: str) -> str:
+    rules = None if thresholds is None else hashlib.sha256(thresholds.model_dump_json().encode()).hexdigest()
+    return _digest([measured, rules, raw_type, products, histories, no_set_reason])
+
+
 def report_key(measured: str, scores: list[QcScore]) -> str:
-    return _digest([measured, _SCORES.dump_python(scores, mode="json")])
+    return _digest([measured, hashlib.sha256(_SCORES.dump_json(scores)).hexdigest()])
 
 
 class QcCache:
@@ -43,6 +53,13 @@ class QcCache:
 
     async def save_measurements(self, key: str, measurements: list[Measurement]) -> None:
         await self._write(f"{key}.measurements.json", [asdict(m) for m in measurements])
+
+    async def scores(self, key: str) -> list[QcScore] | None:
+        document = await self.store.read(f"{QC_PREFIX}/{key}.scores.json")
+        return None if document is None else _SCORES.validate_json(document)
+
+    async def save_scores(self, key: str, scores: list[QcScore]) -> None:
+        await self.store.write(f"{QC_PREFIX}/{key}.scores.json", _SCORES.dump_json(scores))
 
     async def report(self, key: str) -> StagedFile | None:
         document = await self._read(f"{key}.report.json")

@@ -16,7 +16,7 @@ from datetime import date
 from services.qc import metrics
 from services.qc.adapters.products import SATURATED_FRACTION, ProductReader, files_to_read
 from services.qc.adapters.qc1 import certified_history, record_scores
-from services.qc.cache import QcCache, measurement_key, report_key
+from services.qc.cache import QcCache, measurement_key, report_key, scores_key
 from services.qc.dictionary import QcDictionary, load_dictionary
 from services.qc.extraction import Measurement
 from services.qc.report import write_report
@@ -67,8 +67,12 @@ async def on_products_ready(event: ProductsReady, ctx: QcContext) -> list[QcScor
     needs = statistical_needs(threshold_set, ab.raw_type, measurements) if threshold_set else {}
     histories = await certified_history(ctx.db, event, needs)
     products = [(p.name, p.pro_catg) for p in event.products if p.kind is not ProductKind.ANCILLARY]
-    scores = score_measurements(measurements, threshold_set, ab.raw_type, products, histories,
-                                no_set_reason=_no_set_reason(ctx.settings, ab.night))
+    no_set_reason = _no_set_reason(ctx.settings, ab.night)
+    scored = scores_key(measured, threshold_set, ab.raw_type, products, histories, no_set_reason)
+    scores = await ctx.cache.scores(scored)
+    if scores is None:
+        scores = score_measurements(measurements, threshold_set, ab.raw_type, products, histories, no_set_reason)
+        await ctx.cache.save_scores(scored, scores)
     reported = report_key(measured, scores)
     report = await ctx.cache.report(reported)
     if report is None:

@@ -96,9 +96,24 @@ async def test_an_unchanged_ab_scored_again_reuses_its_measurements_and_report(c
     product = await master_bias(ctx, tmp_path, **{"QC OUT1 RON RAW": 2.4, "PRO DATAMED": 178.0})
     event = ProductsReady(correlation_id=uuid.uuid4(), ab=ab(), status=ProcessStatus.SUCCESSFUL, products=[product])
     [first] = await on_products_ready(event, ctx)
-    measured = []
+    measured, scored = [], []
     real_measure = ProductReader.measure
     monkeypatch.setattr(ProductReader, "measure", lambda self, *a: measured.append(1) or real_measure(self, *a))
+    monkeypatch.setattr("services.qc.service.score_measurements", lambda *a, **k: scored.append(1) or [])
     [again] = await on_products_ready(event, ctx)
-    assert measured == [], "neither measured nor drawn again"
+    assert measured == [] and scored == [], "neither measured, scored nor drawn again"
     assert (again.scores, again.report) == (first.scores, first.report)
+
+
+async def test_an_ab_is_scored_again_when_its_threshold_set_changed(ctx, tmp_path):
+    product = await master_bias(ctx, tmp_path, **{"QC OUT1 RON RAW": 2.4, "PRO DATAMED": 178.0})
+    event = ProductsReady(correlation_id=uuid.uuid4(), ab=ab(), status=ProcessStatus.SUCCESSFUL, products=[product])
+    [first] = await on_products_ready(event, ctx)
+    rules = ctx.thresholds["UVES_ECHELLE"]
+    narrowed = [s.model_copy(update={"thresholds": [t.model_copy(update={"low": 2.5, "high": 2.6})
+                                                    if t.parameter == "QC.OUT?.RON.RAW" else t for t in s.thresholds]})
+                for s in rules.sets]
+    ctx.thresholds["UVES_ECHELLE"] = rules.model_copy(update={"sets": narrowed})
+    [again] = await on_products_ready(event, ctx)
+    ron = {s.parameter: s.score for s in again.scores}["QC.OUT1.RON.RAW"]
+    assert ron == 1 and {s.parameter: s.score for s in first.scores}["QC.OUT1.RON.RAW"] != 1
