@@ -33,6 +33,7 @@ DIFFUSION_SIGMA_PX = 0.4
 CHARGE_PACKETS_PER_PX = 16
 MAX_TRACK_PX = 40.0
 HOT_COLUMNS_PER_CHIP = 4
+PIXEL_RESPONSE_RMS = 0.01
 
 
 def rotated_shape(chip: Chip, setting: Setting) -> tuple[int, int]:
@@ -91,10 +92,10 @@ def image_hdu(data: np.ndarray, header: fits.Header, primary: bool) -> fits.Prim
 
 
 def pixel_response(chip: Chip, setting: Setting) -> np.ndarray:
-    """Fixed pixel-to-pixel sensitivity (about 1 % rms) of a chip, the same every night."""
+    """Fixed pixel-to-pixel sensitivity (PIXEL_RESPONSE_RMS) of a chip, the same every night."""
     rng = _chip_rng(chip, "prnu")
     ny, nx = chip.ny // setting.biny, chip.nx // setting.binx
-    return 1.0 + 0.01 * rng.standard_normal((ny, nx))
+    return 1.0 + PIXEL_RESPONSE_RMS * rng.standard_normal((ny, nx))
 
 
 def bias_structure(chip: Chip, setting: Setting, shape: tuple[int, int]) -> np.ndarray:

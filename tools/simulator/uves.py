@@ -74,7 +74,7 @@ def simulate_night(plan: NightPlan, out: Path) -> NightResult:
         for index, item in enumerate(planned):
             rng = np.random.default_rng([plan.seed, 2, index])
             exposure = item.exposure
-            electrons, truth = _render(item, formats[exposure.setting], plan.seed)
+            electrons, truth = _render(item, formats[exposure.setting], plan.seed, plan.flats)
             raw_file(exposure, electrons, rng).writeto(staging / exposure.arcfile)
             raw_names.append(exposure.arcfile)
             if truth is not None:
@@ -86,7 +86,9 @@ def simulate_night(plan: NightPlan, out: Path) -> NightResult:
     return NightResult(folder=out, raw_files=raw_names, truth_files=truth_names)
 
 
-def _render(item: PlannedExposure, night_fmt: SpectralFormat, seed: int) -> tuple[dict[str, np.ndarray], dict | None]:
+def _render(
+    item: PlannedExposure, night_fmt: SpectralFormat, seed: int, flats: int
+) -> tuple[dict[str, np.ndarray], dict | None]:
     exposure = item.exposure
     fmt = with_slit(night_fmt, exposure.slit_width_arcsec)
     chips = exposure.setting.chips
@@ -114,7 +116,7 @@ def _render(item: PlannedExposure, night_fmt: SpectralFormat, seed: int) -> tupl
         for c in chips
     }
     masked = masked_ranges(star)
-    per_order = {c.name.lower(): chip_snr(fmt, c, exposure, scaled, lines, sigma[c.name]) for c in chips}
+    per_order = {c.name.lower(): chip_snr(fmt, c, exposure, scaled, lines, sigma[c.name], flats) for c in chips}
     snr = {chip: merged_median_snr(orders) for chip, orders in per_order.items()}
     continuum_snr = {chip: merged_median_snr(orders, masked) for chip, orders in per_order.items()}
     return electrons, _truth(exposure, star, lines, snr) | _line_truth(fmt, exposure, star, lines, masked) | {
@@ -163,7 +165,9 @@ def _truth(exposure: Exposure, star: Star, lines: AbsorptionLines, snr: dict[str
         "expected_snr": {"blue": snr.get("blue"), "redl": snr.get("redl"), "redu": snr.get("redu")},
         "expected_snr_meaning": (
             "median over the merged spectrum (step 2/3 pixel) of the photon + read noise S/N of optimal "
-            "extraction, orders adding in quadrature where they overlap; null for chips not exposed"
+            "extraction divided by the extracted master flat (its photon noise and the pixel response it leaves "
+            "included, tools/simulator/truth.py), orders adding in quadrature where they overlap; null for chips "
+            "not exposed"
         ),
         "teff_k": star.teff_k,
         "continuum_electrons_per_angstrom_5500": star.electrons_per_angstrom,
