@@ -34,6 +34,7 @@ from services.processor.sdp import (
 )
 from shared.contracts import AssociationBlock
 from shared.errors import DataError
+from shared.fitsheader import primary_cards
 
 PIPELINE_ID_KEY = "HIERARCH ESO PRO REC1 PIPE ID"
 WAVELENGTH_UNITS_PER_NM = {"angstrom": ANGSTROM_PER_NM, "nm": 1.0}
@@ -91,7 +92,7 @@ def convert_arm(
     context = context.model_copy(
         update={"ancillary": [AncillaryFile(name=preview.name, category=rules.ancillary.preview_category, md5=md5_of(preview))]}
     )
-    path = write_sdp(to_sdp(spectrum, context), out_dir / f"{stem}.fits")
+    path = write_sdp(to_sdp(columns, context), out_dir / f"{stem}.fits")
     return SdpProduct(path=path, arm=arm, chips=[c.chip for c in chips], preview_path=preview, snr=columns.median_snr)
 
 
@@ -242,10 +243,10 @@ def read_line_table_qc(calibrations: Iterable[tuple[Path, str]], rules: SdpRules
     for chip in rules.chips:
         path = by_catg.get(rules.products.line_table.format(chip=chip))
         if path is not None:
-            qc[chip] = dotted_qc(fits.getheader(path, 0))
+            qc[chip] = dotted_qc(primary_cards(path, ("ESO QC ",)))
     return qc
 
 
-def dotted_qc(header: fits.Header) -> dict[str, object]:
+def dotted_qc(cards: Mapping[str, object]) -> dict[str, object]:
     """`ESO QC LINE RESIDRMS WLU` → `QC.LINE.RESIDRMS.WLU` (the processor's Product.qc naming)."""
-    return {".".join(key.removeprefix("ESO ").split()): value for key, value in header.items() if key.startswith("ESO QC ")}
+    return {".".join(key.removeprefix("ESO ").split()): value for key, value in cards.items()}

@@ -325,8 +325,8 @@ def spikes(flux: np.ndarray, error: np.ndarray) -> np.ndarray:
     return flagged
 
 
-def to_sdp(spectrum: ScienceSpectrum, context: SdpContext) -> fits.HDUList:
-    columns = sdp_columns(spectrum)
+def to_sdp(columns: SdpColumns, context: SdpContext) -> fits.HDUList:
+    """The SDP's HDUs from the spectrum's columns (`sdp_columns`, computed once per spectrum)."""
     primary = fits.PrimaryHDU(header=primary_header(columns, context))
     table = fits.BinTableHDU.from_columns(table_columns(columns, context.units), header=extension_header(columns, context))
     add_column_metadata(table.header)
