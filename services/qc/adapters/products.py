@@ -29,6 +29,8 @@ from shared.fitsheader import primary_cards
 SATURATED_FRACTION = "RAW.SATURATED.FRACTION"
 
 SPECTRUM_EXTENSION = "SPECTRUM"
+SDP_PRIMARY_KEYS = ("SPEC_RES", "ESO INS GRAT1 WLEN", "ESO INS GRAT2 WLEN")
+"""What QC reads of an SDP's primary header: its resolving power and the setting's central wavelength."""
 
 
 def read_header_qc(path: Path) -> dict[str, object]:
@@ -40,24 +42,23 @@ def read_header_qc(path: Path) -> dict[str, object]:
         raise DataError(f"{path.name}: not a readable FITS file: {error}") from None
 
 
-def is_sdp_spectrum(path: Path) -> bool:
+def read_sdp_spectrum(path: Path) -> tuple[Spectrum, dict[str, object]] | None:
+    """The one-row WAVE/FLUX/ERR/QUAL table of an ESO SDP 1D spectrum and the primary header's
+    `SDP_PRIMARY_KEYS`, in one opening of the file; None when it has no SPECTRUM table."""
     try:
-        with fits.open(path, memmap=False) as hdul:
-            return SPECTRUM_EXTENSION in hdul and isinstance(hdul[SPECTRUM_EXTENSION], fits.BinTableHDU)
+        hdul = fits.open(path, memmap=False)
     except OSError:
-        return False
-
-
-def read_sdp_spectrum(path: Path) -> tuple[Spectrum, dict[str, object]]:
-    """The one-row WAVE/FLUX/ERR/QUAL table of an ESO SDP 1D spectrum, and its primary header."""
-    try:
-        with fits.open(path, memmap=False) as hdul:
+        return None
+    with hdul:
+        if SPECTRUM_EXTENSION not in hdul or not isinstance(hdul[SPECTRUM_EXTENSION], fits.BinTableHDU):
+            return None
+        try:
             row = hdul[SPECTRUM_EXTENSION].data[0]
             columns = {name.upper(): np.asarray(row[name], dtype=float).ravel() for name in row.array.names}
-            header = {key: value for key, value in hdul[0].header.items() if key not in ("COMMENT", "HISTORY", "")}
+            header = {key: hdul[0].header.get(key) for key in SDP_PRIMARY_KEYS}
             wave_unit = (hdul[SPECTRUM_EXTENSION].columns["WAVE"].unit or "nm").strip().lower()
-    except (OSError, KeyError, IndexError) as error:
-        raise DataError(f"{path.name}: not an SDP 1D spectrum: {error}") from None
+        except (OSError, KeyError, IndexError) as error:
+            raise DataError(f"{path.name}: not an SDP 1D spectrum: {error}") from None
     wave = columns["WAVE"] / 10.0 if wave_unit in ("angstrom", "a") else columns["WAVE"]
     quality = columns.get("QUAL", np.zeros(wave.size))
     return Spectrum(wave, columns["FLUX"], columns["ERR"], quality.astype(int)), header
@@ -108,8 +109,9 @@ class ProductReader:
             qc = {**header_qc(header), **product.qc}
             measurements += [Measurement(product.name, product.pro_catg, name, value, self._unit(name))
                              for name, value in qc.items() if not self._textual(name)]
-            if product.kind is ProductKind.IDP and is_sdp_spectrum(path):
-                spectrum, primary = read_sdp_spectrum(path)
+            sdp = read_sdp_spectrum(path) if product.kind is ProductKind.IDP else None
+            if sdp is not None:
+                spectrum, primary = sdp
                 nominal = self._nominal_range(product.pro_catg, primary, event.ab.raw_match_key)
                 resolving_power = float(primary.get("SPEC_RES") or self.default_resolving_power)
                 measurements += spectrum_measurements(product.name, product.pro_catg, spectrum, nominal, truth,
