@@ -61,6 +61,8 @@ from shared.settings import KafkaSettings, RuntimeSettings, SettingsT, load_sett
 log = logging.getLogger(__name__)
 
 STOP_STEP_TIMEOUT_SECONDS = 5.0
+BUSY_POLL_MS = 200
+IDLE_POLL_MS = 1000
 HURRIED_STOP_STEP_TIMEOUT_SECONDS = 1.0
 
 Handler = Callable[[Any, Any], Awaitable[Sequence[Event] | None]]
@@ -280,12 +282,21 @@ class ServiceRunner:
             await self._until_a_slot_frees(timeout_seconds=0.2)
         free = max(self.runtime.concurrency - len(self._work), 1)
         # Polling while paused returns nothing but keeps the replica in its group.
-        batch = await self._consumer.getmany(timeout_ms=0 if full else 200, max_records=free)
+        batch = await self._consumer.getmany(timeout_ms=self._poll_ms(full), max_records=free)
         for partition, records in batch.items():
             for record in records:
                 self._start(partition, record)
         await self._commit()
         await self._update_lag()
+
+    def _poll_ms(self, full: bool) -> int:
+        """How long a poll waits for messages (one that arrives ends the wait): not at all when full
+        (the loop waits for a slot instead), briefly while work is in flight so that its offsets are
+        committed soon after it finishes, and longer when idle, where nothing but a message or a
+        stop (which cancels the loop) has to end the wait."""
+        if full:
+            return 0
+        return BUSY_POLL_MS if self._work else IDLE_POLL_MS
 
     def _start(self, partition: TopicPartition, record: ConsumerRecord) -> None:
         offsets = self._offsets.setdefault(partition, PartitionOffsets())
