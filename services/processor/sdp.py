@@ -23,7 +23,6 @@ WAVE, not padding. Wavelengths are air (the pipeline's CTYPE1 = AWAV) and topoce
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -314,15 +313,23 @@ def spikes(flux: np.ndarray, error: np.ndarray) -> np.ndarray:
     half = SPIKE_WINDOW // 2
     padded = np.pad(flux, half, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, SPIKE_WINDOW)
-    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)  # windows of unusable pixels only
-        level = np.nanmedian(windows, axis=1)
+    with np.errstate(invalid="ignore"):
+        level = window_nanmedian(windows)
         excess = flux - level
         core = (excess > SPIKE_SIGMAS * error) & (excess > SPIKE_FRACTION * np.abs(level))
     flagged = core.copy()
     flagged[1:] |= core[:-1]
     flagged[:-1] |= core[1:]
     return flagged
+
+
+def window_nanmedian(windows: np.ndarray) -> np.ndarray:
+    """np.nanmedian(windows, axis=1) for short rows, a few times faster: each row sorted once (NaN
+    last), the middle of its finite values taken; NaN for a row without any."""
+    ordered = np.sort(windows, axis=1)
+    finite = np.count_nonzero(~np.isnan(windows), axis=1)
+    rows = np.arange(ordered.shape[0])
+    return (ordered[rows, np.maximum(finite - 1, 0) // 2] + ordered[rows, finite // 2]) / 2
 
 
 def to_sdp(columns: SdpColumns, context: SdpContext) -> fits.HDUList:
