@@ -111,13 +111,13 @@ def continuum_envelope(spectrum: Spectrum) -> tuple[np.ndarray, np.ndarray]:
     """(wavelength, level) of the upper envelope: the 90th percentile of good flux per chunk."""
     good = spectrum.good
     wave, flux = spectrum.wave_nm[good], spectrum.flux[good]
-    centres, levels = [], []
-    for start in range(0, wave.size, CONTINUUM_CHUNK_PX):
-        chunk = slice(start, start + CONTINUUM_CHUNK_PX)
-        if flux[chunk].size >= CONTINUUM_CHUNK_PX // 4:
-            centres.append(float(np.median(wave[chunk])))
-            levels.append(float(np.percentile(flux[chunk], 90)))
-    return np.asarray(centres), np.asarray(levels)
+    full = wave.size - wave.size % CONTINUUM_CHUNK_PX
+    centres = np.median(wave[:full].reshape(-1, CONTINUUM_CHUNK_PX), axis=1)
+    levels = np.percentile(flux[:full].reshape(-1, CONTINUUM_CHUNK_PX), 90, axis=1)
+    if wave.size - full >= CONTINUUM_CHUNK_PX // 4:  # the last, shorter chunk
+        centres = np.append(centres, np.median(wave[full:]))
+        levels = np.append(levels, np.percentile(flux[full:], 90))
+    return centres, levels
 
 
 def continuum_level(spectrum: Spectrum) -> float | None:
