@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from operator import attrgetter
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.archive.models import AbRecord, AbState, Qc1Value
@@ -14,7 +15,8 @@ from shared.archive.upsert import insert
 from shared.contracts import AssociationBlock, QcScore
 
 CERTIFIED_AB_STATES = (AbState.CERTIFIED, AbState.INGESTED)
-COMPARED_ON_RESCORE = ("value", "unit", "score", "informational", "grade", "message", "threshold_set", "setting_key")
+SCORE_FIELDS_COMPARED = ("value", "unit", "score", "informational", "grade", "message", "threshold_set")
+COMPARED_ON_RESCORE = (*SCORE_FIELDS_COMPARED, "setting_key")
 """What a rescored value is compared on: a row equal in all of them is left as it is (measured_at too)."""
 REPLACED_ON_RESCORE = (*COMPARED_ON_RESCORE, "measured_at")
 
@@ -37,6 +39,9 @@ async def record_qc_scores(
     nothing after one read). `setting_key` defaults to the AB's RAW_MATCH_KEY. Returns how many
     were written."""
     setting_key = setting_key if setting_key is not None else setting_key_of(ab.raw_match_key)
+    scores = list(scores)
+    stored = await _stored_values(session, ab.ab_id) if scores else {}
+    changed = [score for score in scores if stored.get((score.product, score.parameter)) != _compared(score, setting_key)]
     measured_at = measured_at or utc_now()
     rows = [
         {
@@ -56,10 +61,8 @@ async def record_qc_scores(
             "threshold_set": score.threshold_set,
             "measured_at": measured_at,
         }
-        for score in scores
+        for score in changed
     ]
-    stored = await _stored_values(session, ab.ab_id) if rows else {}
-    rows = [row for row in rows if stored.get((row["product"], row["parameter"])) != _compared(row)]
     if not rows:
         return 0
     statement = insert(session, Qc1Value)
@@ -78,8 +81,12 @@ async def _stored_values(session: AsyncSession, ab_id: str) -> dict[tuple[str, s
     return {(product, parameter): tuple(values) for product, parameter, *values in rows}
 
 
-def _compared(row: Mapping[str, object]) -> tuple[object, ...]:
-    return tuple(row[name] for name in COMPARED_ON_RESCORE)
+_score_fields_compared = attrgetter(*SCORE_FIELDS_COMPARED)
+
+
+def _compared(score: QcScore, setting_key: str) -> tuple[object, ...]:
+    """A score's values in the order of COMPARED_ON_RESCORE."""
+    return (*_score_fields_compared(score), setting_key)
 
 
 async def qc1_of_ab(session: AsyncSession, ab_id: str) -> list[Qc1Value]:
@@ -91,31 +98,44 @@ async def last_certified_values(
     session: AsyncSession,
     instrument_mode: str,
     raw_type: str,
-    parameter: str,
+    limits: Mapping[str, int],
     *,
     before: date,
-    limit: int,
     setting_key: str = "",
-) -> list[Qc1Value]:
-    """The last `limit` measured values of `parameter` from ABs of this instrument mode, RAW_TYPE
-    and setting that were certified (or ingested), from nights before `before`; newest first.
-    The history statistical thresholds are computed from."""
-    statement = (
-        select(Qc1Value)
+) -> dict[str, list[float]]:
+    """For each parameter in `limits` (name → how many), its last measured values from ABs of this
+    instrument mode, RAW_TYPE and setting that were certified (or ingested), from nights before
+    `before`; newest first, every parameter in one query. The history statistical thresholds are
+    computed from."""
+    if not limits:
+        return {}
+    newest_first = func.row_number().over(
+        partition_by=Qc1Value.parameter, order_by=(Qc1Value.night.desc(), Qc1Value.measured_at.desc(), Qc1Value.id.desc())
+    )
+    ranked = (
+        select(Qc1Value.parameter, Qc1Value.value, newest_first.label("rank"))
         .join(AbRecord, AbRecord.ab_id == Qc1Value.ab_id)
         .where(
             Qc1Value.instrument_mode == instrument_mode,
             Qc1Value.raw_type == raw_type,
             Qc1Value.setting_key == setting_key,
-            Qc1Value.parameter == parameter,
+            Qc1Value.parameter.in_(list(limits)),
             Qc1Value.night < before,
             Qc1Value.value.is_not(None),
             AbRecord.state.in_(CERTIFIED_AB_STATES),
         )
-        .order_by(Qc1Value.night.desc(), Qc1Value.measured_at.desc(), Qc1Value.id.desc())
-        .limit(limit)
+        .subquery()
     )
-    return list((await session.scalars(statement)).all())
+    statement = (
+        select(ranked.c.parameter, ranked.c.value)
+        .where(ranked.c.rank <= max(limits.values()))
+        .order_by(ranked.c.parameter, ranked.c.rank)
+    )
+    values: dict[str, list[float]] = {parameter: [] for parameter in limits}
+    for parameter, value in await session.execute(statement):
+        if len(values[parameter]) < limits[parameter]:
+            values[parameter].append(value)
+    return values
 
 
 async def parameter_trend(

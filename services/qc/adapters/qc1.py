@@ -13,15 +13,10 @@ from shared.contracts import ProductsReady, QcScore
 async def certified_history(db: ArchiveDatabase, event: ProductsReady, needs: Mapping[str, int]) -> dict[str, list[float]]:
     """Past certified values (oldest first) of each parameter, same RAW_TYPE and setting, earlier nights."""
     ab = event.ab
-    histories: dict[str, list[float]] = {}
     async with db.session() as session:
-        for parameter, limit in needs.items():
-            rows = await last_certified_values(
-                session, ab.instrument_mode, ab.raw_type, parameter,
-                before=ab.night, limit=limit, setting_key=setting_key_of(ab.raw_match_key),
-            )
-            histories[parameter] = [row.value for row in reversed(rows) if row.value is not None]
-    return histories
+        newest_first = await last_certified_values(session, ab.instrument_mode, ab.raw_type, needs, before=ab.night,
+                                                   setting_key=setting_key_of(ab.raw_match_key))
+    return {parameter: values[::-1] for parameter, values in newest_first.items()}
 
 
 async def record_scores(db: ArchiveDatabase, event: ProductsReady, scores: list[QcScore], service: str) -> None:

@@ -72,18 +72,16 @@ async def test_last_certified_values_before_a_night(db: ArchiveDatabase) -> None
     await scored_ab(db, 11, 11.0, AbState.CERTIFIED, binning="2")
     async with db.session() as s:
         last = await last_certified_values(
-            s, "UVES_ECHELLE", "BIAS_BLUE", RON, before=FIRST_NIGHT + timedelta(days=9), limit=4,
+            s, "UVES_ECHELLE", "BIAS_BLUE", {RON: 4, "QC.OTHER": 10}, before=FIRST_NIGHT + timedelta(days=9),
             setting_key=setting_key_of({"DET.WIN1.BINX": "1"}),
         )
         other_setting = await last_certified_values(
-            s, "UVES_ECHELLE", "BIAS_BLUE", RON, before=date(2030, 1, 1), limit=10, setting_key="DET.WIN1.BINX=2"
+            s, "UVES_ECHELLE", "BIAS_BLUE", {RON: 10}, before=date(2030, 1, 1), setting_key="DET.WIN1.BINX=2"
         )
-        other_parameter = await last_certified_values(
-            s, "UVES_ECHELLE", "BIAS_BLUE", "QC.OTHER", before=date(2030, 1, 1), limit=10, setting_key="DET.WIN1.BINX=1"
-        )
-    assert [v.value for v in last] == [8.0, 7.0, 5.0, 3.0]
-    assert [v.value for v in other_setting] == [11.0]
-    assert other_parameter == []
+        none_asked = await last_certified_values(s, "UVES_ECHELLE", "BIAS_BLUE", {}, before=date(2030, 1, 1))
+    assert last == {RON: [8.0, 7.0, 5.0, 3.0], "QC.OTHER": []}
+    assert other_setting == {RON: [11.0]}
+    assert none_asked == {}
 
 
 async def test_trend_over_nights(db: ArchiveDatabase) -> None:
