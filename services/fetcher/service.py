@@ -101,6 +101,8 @@ async def on_ingested(event: Ingested, ctx: FetcherContext) -> list[DataStaged]:
     if AbState(event.state) not in LOST and event.state is not FinalState.INGESTED:
         raise NoWork(f"{event.ab.ab_id} is {event.state.value}; its dependants keep waiting")
     async with ctx.database.session() as session:
+        if not await ledger.may_release(session, event.ab.instrument_mode, event.event_id):
+            raise NoWork(f"no AB waits for {event.ab.ab_id}")
         records = await ledger.waiting_abs(session, event.ab.instrument_mode)
         already = await ledger.staged_by_event(session, event.event_id)
         if not already and not any(event.ab.ab_id in record.depends_on for record in records):

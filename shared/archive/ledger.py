@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.archive.models import AbRecord, AbState, AbTransition, Campaign, Request, RequestState
@@ -299,6 +299,15 @@ async def staged_by_event(session: AsyncSession, event_id: uuid.UUID) -> list[Ab
     released = select(AbTransition.ab_id).where(AbTransition.event_id == event_id, AbTransition.state == AbState.STAGED)
     statement = select(AbRecord).where(AbRecord.ab_id.in_(released), AbRecord.state == AbState.STAGED)
     return list((await session.scalars(statement.order_by(AbRecord.ab_id))).all())
+
+
+async def may_release(session: AsyncSession, instrument_mode: str, event_id: uuid.UUID) -> bool:
+    """Whether an `ingested` event can have anything to release, in one round trip: some AB of
+    the mode is WAITING, or the event released ABs before (it is redelivered). False is final;
+    True means `waiting_abs` and `staged_by_event` have to tell."""
+    waiting = exists().where(AbRecord.state == AbState.WAITING, AbRecord.instrument_mode == instrument_mode)
+    released = exists().where(AbTransition.event_id == event_id, AbTransition.state == AbState.STAGED)
+    return bool(await session.scalar(select(or_(waiting, released))))
 
 
 async def waiting_abs(session: AsyncSession, instrument_mode: str | None = None) -> list[AbRecord]:

@@ -16,6 +16,7 @@ from shared.archive.ledger import (
     claim_ab,
     get_ab,
     get_request,
+    may_release,
     nights_summary,
     record_ab_state,
     record_campaign,
@@ -131,12 +132,15 @@ async def test_abs_by_request_night_state_and_waiting(db: ArchiveDatabase) -> No
         waiting_elsewhere = await waiting_abs(s, "GIRAFFE")
         states = await ab_states(s, ["AB.BIAS", "AB.SCI", "AB.UNKNOWN"])
         no_states = await ab_states(s, [])
+        releasing = await may_release(s, "UVES_ECHELLE", uuid.uuid4())
+        releasing_elsewhere = await may_release(s, "GIRAFFE", uuid.uuid4())
     assert [ab.ab_id for ab in of_request] == ["AB.BIAS", "AB.NEXT", "AB.SCI"]
     assert [ab.ab_id for ab in of_night] == ["AB.BIAS", "AB.SCI"]
     assert [ab.ab_id for ab in waiting] == ["AB.SCI"]
     assert waiting_elsewhere == []
     assert states == {"AB.BIAS": AbState.STAGED, "AB.SCI": AbState.WAITING}
     assert no_states == {}
+    assert releasing and not releasing_elsewhere, "an ingested event of a mode where no AB waits has nothing to release"
 
 
 async def test_nights_summary_counts_abs_per_kind_and_state(db: ArchiveDatabase) -> None:
@@ -224,6 +228,7 @@ async def test_a_waiting_ab_is_released_by_exactly_one_of_two_concurrent_events(
     async with db.session() as s:
         assert (await get_ab(s, ab.ab_id)).state is AbState.STAGED
         assert [r.ab_id for r in await staged_by_event(s, winner)] == [ab.ab_id], "the winner re-publishes it"
+        assert await may_release(s, "GIRAFFE", winner), "a redelivered event may have released ABs before"
         assert await staged_by_event(s, events[outcome.index(False)]) == []
         assert [t.state for t in await ab_history(s, ab.ab_id)] == [AbState.WAITING, AbState.STAGED]
     assert not await release(uuid.uuid4()), "an AB no longer waiting is not released again"
