@@ -243,9 +243,6 @@ class ServiceRunner:
             await self._producer.start()
             try:
                 self._consumer.subscribe(list(self._inputs), listener=_HandBackOnRevoke(self))
-                await self._consumer.start()
-                self.ready = True
-                log.info("%s consuming %s as group %s", self.identity, ", ".join(self._inputs), self.group_id or self.spec.name)
                 try:
                     await self._consume()
                 finally:
@@ -260,10 +257,10 @@ class ServiceRunner:
             raise self._fatal
 
     async def _consume(self) -> None:
-        """Consume until a stop is requested, the loop being one task that a stop cancels: with
-        the broker gone, aiokafka's commit and position wait for a group coordinator forever.
-        What a cancelled step leaves uncommitted is redelivered."""
-        consuming = asyncio.create_task(self._consume_until_stopped())
+        """Join the group and consume until a stop is requested, as one task that a stop cancels:
+        with the broker gone, aiokafka's start, commit and position wait for a group coordinator
+        forever. What a cancelled step leaves uncommitted is redelivered."""
+        consuming = asyncio.create_task(self._join_and_consume())
         stop = asyncio.create_task(self._stopping.wait())
         try:
             await asyncio.wait({consuming, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -272,7 +269,10 @@ class ServiceRunner:
         if not consuming.cancelled():
             consuming.result()
 
-    async def _consume_until_stopped(self) -> None:
+    async def _join_and_consume(self) -> None:
+        await self._consumer.start()
+        self.ready = True
+        log.info("%s consuming %s as group %s", self.identity, ", ".join(self._inputs), self.group_id or self.spec.name)
         while not self._stopping.is_set():
             await self._consume_once()
 
