@@ -136,6 +136,11 @@ def _cpu_share_rows(s: dict) -> list[Row]:
                      f"≤ {s['reprocessing_cpu_ms_per_ab_target']:.0f} ms",
                      verdict(s["reprocessing_cpu_ms_per_ab"] <= s["reprocessing_cpu_ms_per_ab_target"])
                      + (" (" + "; ".join(f"{k} {v:.0f} ms" for k, v in by_service.items()) + ")" if by_service else "")))
+    if s.get("reprocessing_again_cpu_ms_per_ab") is not None:
+        by_service = s.get("reprocessing_again_cpu_ms_per_ab_by_service") or {}
+        rows.append(("reprocessing unchanged a second time (certified history unchanged too): CPU per AB",
+                     f"{s['reprocessing_again_cpu_ms_per_ab']:.0f} ms", "",
+                     "(" + "; ".join(f"{k} {v:.0f} ms" for k, v in by_service.items()) + ")" if by_service else ""))
     return rows
 
 
